@@ -1,0 +1,46 @@
+# pglive — `make demo` and `make test` on a fresh Debian 12 machine: install what is
+# missing, build, run. Every install step lives here so a clean clone (CI) needs nothing else.
+
+BUILD    ?= build
+JOBS     ?= $(shell nproc)
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian bookworm packages: build, run (a private PostgreSQL for demo/tests), browser tests.
+DEB_PACKAGES := build-essential cmake pkg-config g++ \
+	libboost-dev libboost-system-dev libpqxx-dev libpq-dev nlohmann-json3-dev libssl-dev \
+	libgtest-dev googletest postgresql-15 postgresql-client-15 \
+	nodejs npm chromium
+
+.PHONY: all deps build test demo bench clean node-deps
+
+all: build
+
+# Installs only what dpkg says is missing, so a ready machine pays nothing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+node-deps: deps
+	@[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/json-patch-test-suite ] || \
+	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build node-deps
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+
+demo: build
+	./$(BUILD)/pglive demo
+
+bench: build
+	./$(BUILD)/pglive_bench --out docs/BENCHMARKS.md --json $(BUILD)/bench/results.json
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,41 @@
+// change.h — the value that crosses from capture to the hub: one committed transaction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pglive {
+
+using json = nlohmann::json;
+
+enum class op_kind {
+    insert,    // new_row set
+    update,    // old_row and new_row set (a key change is an update whose keys differ)
+    remove,    // old_row set
+    truncate,  // neither: every row of the topic is gone
+    message,   // new_row holds the published data (pglive.publish / POST /api/publish)
+    control,   // attach/detach: the set of topics changed (new_row: {"action":…, "topic":…})
+};
+
+const char* to_string(op_kind op);
+
+struct change {
+    std::string topic;  // "schema.table", or any name for a message
+    op_kind op = op_kind::insert;
+    json old_row;       // null unless update/remove
+    json new_row;       // null unless insert/update/message/control
+};
+
+// One committed transaction, as the outbox records it. Positions strictly increase in
+// commit order and are the same for every node (docs/DESIGN.md: the sequencer).
+struct transaction {
+    int64_t position = 0;
+    std::string ts;     // commit time (last captured change), RFC 3339 UTC with microseconds
+    uint64_t xid = 0;   // full 64-bit transaction id (xid8), for snapshot hand-off
+    std::vector<change> changes;
+};
+
+}  // namespace pglive

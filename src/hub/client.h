@@ -1,0 +1,28 @@
+// client.h — how the hub reaches one connection (WebSocket, SSE) without knowing sockets.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/frame.h"
+
+namespace pglive {
+
+using conn_id = uint64_t;
+
+enum class frame_kind { reply, snapshot, patch, message };
+enum class wire_format { json, sse };  // sse: frames are whole "event:/id:/data:" records
+
+class client {
+public:
+    virtual ~client() = default;
+    // Called on the hub's strand; never blocks: a connection queues (bounded) or drops.
+    // A connection whose queue overflowed drops `patch` and `message` frames until it has
+    // drained, then asks the hub to resync (hub::resync), and accepts them again once
+    // resynced() is called; `reply` and `snapshot` frames are always queued.
+    virtual void send(frame f, frame_kind kind) = 0;
+    virtual void resynced() = 0;
+    virtual wire_format format() const { return wire_format::json; }
+};
+
+}  // namespace pglive

@@ -1,0 +1,119 @@
+// hub.h — topics, their live state, subscriptions and fan-out: pure logic, one strand.
+//
+// Every method runs on one strand (hub_runner in net/ posts there); nothing here blocks or
+// touches a socket or the database. The database is reached through `hooks`, whose answers
+// come back as on_topic_loaded / on_history calls.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/change.h"
+#include "core/jwt.h"
+#include "core/protocol.h"
+#include "core/topic.h"
+#include "hub/client.h"
+
+namespace pglive {
+
+struct hub_limits {
+    size_t max_subscriptions_per_connection = 100;  // bounds per-connection hub work and memory
+    size_t history_transactions = 10000;            // per topic, kept in memory for resume/poll
+    int64_t unload_after_ms = 60000;                // a topic with no subscriber is dropped after this
+};
+
+// Counters for /metrics (read on the hub strand).
+struct hub_stats {
+    uint64_t transactions = 0;
+    uint64_t patches_sent = 0;     // patch frames handed to connections
+    uint64_t messages_sent = 0;
+    uint64_t snapshots_sent = 0;
+    uint64_t resyncs = 0;
+    int64_t position = 0;          // last transaction seen
+    std::string last_ts;           // its commit time
+    std::map<std::string, uint64_t> changes_by_topic;
+    std::map<std::string, uint64_t> patches_by_topic;
+    std::map<std::string, uint64_t> subscriptions_by_topic;
+    size_t connections = 0;
+};
+
+// The result of reading the outbox for one topic: transactions after `after`, in order.
+// complete=false when retention has pruned part of the range (resume then gets a snapshot).
+struct history_result {
+    std::vector<transaction> transactions;
+    bool complete = true;
+    std::string error;
+};
+
+// A long-poll request (GET /poll). The answer is a JSON object:
+// {"pos":"…","patches":[{"pos":"…","ts":"…","patch":[…]}…]} or {"pos":"…","snapshot":{…}}.
+struct poll_request {
+    std::string topic;
+    std::vector<std::string> filter;
+    std::optional<int64_t> since;
+    access who;
+};
+struct poll_answer {
+    int status = 200;  // 200, or 400/401/403/404 with body {"error":code,"message":…}
+    std::string body;
+};
+
+class hub {
+public:
+    struct hooks {
+        std::function<void(const std::string& topic)> load_topic;  // → on_topic_loaded
+        std::function<void(const std::string& topic, int64_t after, int64_t upto)> load_history;  // → on_history
+        std::function<int64_t()> now_ms;  // steady clock, for unloading idle topics
+    };
+
+    hub(hooks h, hub_limits limits = {});
+    ~hub();
+
+    // --- from capture ---------------------------------------------------------------
+    void set_topics(std::vector<topic_info> topics);  // the attached tables
+    void on_transactions(const std::vector<transaction>& txs);
+    void on_topic_loaded(topic_load load);
+    void on_history(const std::string& topic, int64_t after, history_result result);
+
+    // --- from connections ----------------------------------------------------------
+    void connect(conn_id id, std::shared_ptr<client> c, access who);
+    void set_access(conn_id id, access who);  // after {"op":"auth"}
+    // Replies on the connection: subscribed + snapshot (or patches after `since`), or error.
+    void subscribe(conn_id id, const subscribe_request& req);
+    void unsubscribe(conn_id id, const unsubscribe_request& req);
+    void disconnect(conn_id id);
+    // The connection dropped patches (queue overflow) and has drained: send each of its
+    // subscriptions a fresh snapshot, then client::resynced().
+    void resync(conn_id id);
+    // Pushes {"type":"message"} to every connection of `user` (POST /api/publish {"user":…}).
+    void publish_user(const std::string& user, const json& data);
+
+    // --- REST and long-poll ----------------------------------------------------------
+    json topics_json(const access& who) const;  // GET /api/topics
+    // GET /api/topics/{topic}/rows: answers {"pos":"…","rows":{…}} once the topic is loaded.
+    void rows(const std::string& topic, const std::vector<std::string>& filter, std::optional<int64_t> limit,
+              const std::string& order, const access& who, std::function<void(poll_answer)> done);
+    // Answers at once when there is something after `since`, else parks until a transaction
+    // touches the topic or cancel_poll(token) (the caller's timeout) answers with no patches.
+    uint64_t poll(const poll_request& req, std::function<void(poll_answer)> done);
+    void cancel_poll(uint64_t token);
+
+    // Drops topics that have had no subscriber for limits.unload_after_ms (call on a timer).
+    void tick();
+
+    const hub_stats& stats() const { return stats_; }
+    bool topic_known(const std::string& topic) const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+    hub_stats stats_;
+};
+
+}  // namespace pglive
