@@ -70,6 +70,7 @@ public:
         std::function<void(const std::string& topic)> load_topic;  // → on_topic_loaded
         std::function<void(const std::string& topic, int64_t after, int64_t upto)> load_history;  // → on_history
         std::function<int64_t()> now_ms;  // steady clock, for unloading idle topics
+        std::function<void()> refresh_topics;  // an attach/detach was captured → set_topics
     };
 
     hub(hooks h, hub_limits limits = {});

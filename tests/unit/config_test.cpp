@@ -1,0 +1,96 @@
+// config_test.cpp — the config table, its documented example file, and the three layers.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/config.h"
+
+namespace pglive {
+namespace {
+
+TEST(config, example_file_documents_every_key_with_its_default) {
+    std::ifstream in(std::string(PGLIVE_SOURCE_DIR) + "/config/pglive.conf");
+    ASSERT_TRUE(in);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    for (auto& k : config_keys()) {
+        std::string line = std::string("# ") + k.name + " = " + k.default_text;
+        EXPECT_NE(text.find(line), std::string::npos) << "config/pglive.conf lacks: " << line;
+    }
+}
+
+TEST(config, defaults_match_the_table) {
+    config c;
+    for (auto& k : config_keys()) {
+        config d = c;
+        EXPECT_NO_THROW(set_config_value(d, k.name, k.default_text, "test")) << k.name;
+    }
+    EXPECT_EQ(c.listen_host(), "127.0.0.1");
+    EXPECT_EQ(c.listen_port(), 8080);
+}
+
+struct bad_value {
+    const char* key;
+    const char* value;
+    const char* expect;  // part of the message
+};
+
+TEST(config, bad_values_name_the_key_and_what_was_expected) {
+    const bad_value cases[] = {
+        {"poll_interval_ms", "fast", "not a whole number from 1 to 60000"},
+        {"poll_interval_ms", "0", "not a whole number"},
+        {"max_queue_frames", "12x", "not a whole number"},
+        {"nonsense", "1", "unknown setting 'nonsense'"},
+    };
+    for (auto& b : cases) {
+        config c;
+        try {
+            set_config_value(c, b.key, b.value, "--" + std::string(b.key));
+            ADD_FAILURE() << b.key << "=" << b.value << " was accepted";
+        } catch (const config_error& e) {
+            EXPECT_NE(std::string(e.what()).find(b.expect), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(b.key), std::string::npos) << e.what();
+        }
+    }
+    config c;
+    c.wakeup = "sometimes";
+    EXPECT_THROW(validate_config(c), config_error);
+    c.wakeup = "poll";
+    c.listen = "localhost";
+    EXPECT_THROW(validate_config(c), config_error);
+    c.listen = "[::1]:0";
+    EXPECT_NO_THROW(validate_config(c));
+    EXPECT_EQ(c.listen_host(), "::1");
+}
+
+TEST(config, file_then_environment_layers) {
+    std::string path = ::testing::TempDir() + "/pglive-test.conf";
+    {
+        std::ofstream out(path);
+        out << "# comment\nlisten = 0.0.0.0:9000\nanonymous_topics = public.*, demo.x\nwakeup = \"poll\"\n";
+    }
+    config c;
+    load_config_file(c, path);
+    EXPECT_EQ(c.listen, "0.0.0.0:9000");
+    EXPECT_EQ(c.anonymous_topics, (std::vector<std::string>{"public.*", "demo.x"}));
+    EXPECT_EQ(c.wakeup, "poll");
+    std::string e1 = "DATABASE_URL=postgresql://u@h/d", e2 = "PGLIVE_LISTEN=127.0.0.1:7000", e3 = "HOME=/root";
+    char* env[] = {e1.data(), e2.data(), e3.data(), nullptr};
+    load_config_env(c, env);
+    EXPECT_EQ(c.db, "postgresql://u@h/d");
+    EXPECT_EQ(c.listen, "127.0.0.1:7000");
+    {
+        std::ofstream out(path);
+        out << "listen 9000\n";
+    }
+    config d;
+    EXPECT_THROW(load_config_file(d, path), config_error);
+    std::string bad = "PGLIVE_LISTN=1";
+    char* env2[] = {bad.data(), nullptr};
+    EXPECT_THROW(load_config_env(d, env2), config_error);
+}
+
+}  // namespace
+}  // namespace pglive

@@ -1,0 +1,387 @@
+// hub_test.cpp — the hub as pure logic: recording clients, loads and transactions fed by hand.
+#include <gtest/gtest.h>
+
+#include "hub/hub.h"
+
+namespace pglive {
+namespace {
+
+struct recording_client : client {
+    std::vector<std::pair<frame, frame_kind>> got;
+    int resynced_count = 0;
+    wire_format fmt = wire_format::json;
+    void send(frame f, frame_kind k) override { got.emplace_back(std::move(f), k); }
+    void resynced() override { ++resynced_count; }
+    wire_format format() const override { return fmt; }
+    std::vector<json> messages() const {
+        std::vector<json> out;
+        for (auto& [f, k] : got) out.push_back(json::parse(*f));
+        return out;
+    }
+    std::vector<json> of_type(const std::string& type) const {
+        std::vector<json> out;
+        for (auto& m : messages())
+            if (m["type"] == type) out.push_back(m);
+        return out;
+    }
+    // The state a client builds: snapshot, then every patch in order (RFC 6902 via nlohmann).
+    json state(const std::string& sub) const {
+        json s = json::object();
+        for (auto& m : messages()) {
+            if (m.value("sub", "") != sub) continue;
+            if (m["type"] == "snapshot") s = m["rows"];
+            if (m["type"] == "patch") s = s.patch(m["patch"]);
+        }
+        return s;
+    }
+};
+
+topic_info orders_info() { return topic_info{"public.orders", {"id"}, {"id", "status", "amount"}}; }
+
+json row(int id, const std::string& status, int amount) {
+    return json{{"id", id}, {"status", status}, {"amount", amount}};
+}
+
+change ins(json r) { return change{"public.orders", op_kind::insert, json(), std::move(r)}; }
+change upd(json o, json n) { return change{"public.orders", op_kind::update, std::move(o), std::move(n)}; }
+change del(json o) { return change{"public.orders", op_kind::remove, std::move(o), json()}; }
+
+transaction tx(int64_t pos, uint64_t xid, std::vector<change> changes) {
+    return transaction{pos, "2026-11-22T10:00:00.000000Z", xid, std::move(changes)};
+}
+
+struct hub_fixture : ::testing::Test {
+    std::vector<std::string> loads;
+    std::vector<std::tuple<std::string, int64_t, int64_t>> history_reads;
+    int64_t clock = 0;
+    std::unique_ptr<hub> h;
+
+    void SetUp() override {
+        hub::hooks hk;
+        hk.load_topic = [this](const std::string& t) { loads.push_back(t); };
+        hk.load_history = [this](const std::string& t, int64_t a, int64_t u) { history_reads.emplace_back(t, a, u); };
+        hk.now_ms = [this] { return clock; };
+        hub_limits lim;
+        lim.max_subscriptions_per_connection = 3;
+        lim.history_transactions = 5;
+        h = std::make_unique<hub>(hk, lim);
+        h->set_topics({orders_info()});
+    }
+
+    std::shared_ptr<recording_client> connect(conn_id id, access who = everyone()) {
+        auto c = std::make_shared<recording_client>();
+        h->connect(id, c, who);
+        return c;
+    }
+    static access everyone() {
+        access a;
+        a.topics = {"*"};
+        return a;
+    }
+    subscribe_request sub(std::string name, std::vector<std::string> filter = {}) {
+        subscribe_request r;
+        r.ref = "r-" + name;
+        r.topic = "public.orders";
+        r.sub = std::move(name);
+        r.filter = std::move(filter);
+        return r;
+    }
+    void load(int64_t pos, std::vector<json> rows, std::string snap = "100:100:") {
+        topic_load l;
+        l.info = orders_info();
+        l.position = pos;
+        l.snapshot = pg_snapshot::parse(snap);
+        l.rows = std::move(rows);
+        h->on_topic_loaded(std::move(l));
+    }
+};
+
+TEST_F(hub_fixture, subscribe_waits_for_load_then_sends_snapshot_and_patches) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    ASSERT_EQ(loads, std::vector<std::string>{"public.orders"});
+    auto subscribed = c->of_type("subscribed");
+    ASSERT_EQ(subscribed.size(), 1u);
+    EXPECT_EQ(subscribed[0]["ref"], "r-all");
+    EXPECT_EQ(subscribed[0]["key"], json::array({"id"}));
+    EXPECT_TRUE(c->of_type("snapshot").empty());
+
+    load(0, {row(1, "open", 10)});
+    auto snaps = c->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 1u);
+    EXPECT_EQ(snaps[0]["pos"], "0");
+    EXPECT_EQ(snaps[0]["rows"]["1"]["amount"], 10);
+
+    h->on_transactions({tx(1, 200, {ins(row(2, "open", 5)), upd(row(1, "open", 10), row(1, "open", 11))})});
+    auto patches = c->of_type("patch");
+    ASSERT_EQ(patches.size(), 1u);  // one message per transaction
+    EXPECT_EQ(patches[0]["pos"], "1");
+    EXPECT_EQ(patches[0]["patch"],
+              json::parse(R"([{"op":"add","path":"/2","value":{"id":2,"status":"open","amount":5}},
+                              {"op":"replace","path":"/1/amount","value":11}])"));
+    EXPECT_EQ(c->state("all"), json::parse(R"({"1":{"id":1,"status":"open","amount":11},
+                                               "2":{"id":2,"status":"open","amount":5}})"));
+}
+
+TEST_F(hub_fixture, load_hand_off_skips_transactions_already_in_the_snapshot) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    // Two transactions arrive while loading: xid 150 committed before the snapshot (visible,
+    // already in the rows), xid 160 after it. The load's exact position is 2.
+    h->on_transactions({tx(1, 150, {ins(row(1, "open", 10))})});
+    h->on_transactions({tx(2, 160, {ins(row(2, "open", 20))})});
+    load(2, {row(1, "open", 10)}, "155:170:160");
+    auto snaps = c->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 1u);
+    EXPECT_EQ(snaps[0]["pos"], "2");
+    EXPECT_EQ(snaps[0]["rows"].size(), 2u);
+    EXPECT_TRUE(c->of_type("patch").empty());
+}
+
+TEST_F(hub_fixture, load_waits_until_the_stream_reaches_its_position) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    load(3, {row(1, "open", 10), row(2, "open", 20)}, "150:170:");  // both below xmin: visible
+    EXPECT_TRUE(c->of_type("snapshot").empty());
+    h->on_transactions({tx(2, 151, {ins(row(2, "open", 20))})});
+    EXPECT_TRUE(c->of_type("snapshot").empty());
+    h->on_transactions({tx(3, 152, {ins(row(1, "open", 10))}), tx(4, 180, {del(row(1, "open", 10))})});
+    auto snaps = c->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 1u);
+    EXPECT_EQ(snaps[0]["pos"], "4");
+    EXPECT_EQ(c->state("all"), json::parse(R"({"2":{"id":2,"status":"open","amount":20}})"));
+}
+
+TEST_F(hub_fixture, filter_moves_become_add_and_remove_and_untouched_sets_send_nothing) {
+    auto c = connect(1);
+    h->subscribe(1, sub("open", {"status=eq.open"}));
+    load(0, {row(1, "open", 10), row(2, "done", 20)});
+    h->on_transactions({tx(1, 200, {upd(row(2, "done", 20), row(2, "done", 21))})});
+    EXPECT_TRUE(c->of_type("patch").empty());
+    h->on_transactions({tx(2, 201, {upd(row(2, "done", 21), row(2, "open", 21))})});
+    h->on_transactions({tx(3, 202, {upd(row(1, "open", 10), row(1, "done", 10))})});
+    auto patches = c->of_type("patch");
+    ASSERT_EQ(patches.size(), 2u);
+    EXPECT_EQ(patches[0]["patch"][0]["op"], "add");
+    EXPECT_EQ(patches[1]["patch"], json::parse(R"([{"op":"remove","path":"/1"}])"));
+    EXPECT_EQ(c->state("open"), json::parse(R"({"2":{"id":2,"status":"open","amount":21}})"));
+}
+
+TEST_F(hub_fixture, window_evicts_and_backfills) {
+    auto c = connect(1);
+    auto r = sub("top2");
+    r.limit = 2;
+    r.order = "amount.desc";
+    h->subscribe(1, r);
+    load(0, {row(1, "open", 10), row(2, "open", 20), row(3, "open", 30)});
+    EXPECT_EQ(c->state("top2").size(), 2u);
+    EXPECT_TRUE(c->state("top2").contains("3"));
+    EXPECT_TRUE(c->state("top2").contains("2"));
+    h->on_transactions({tx(1, 200, {ins(row(4, "open", 40))})});  // pushes 2 out
+    EXPECT_EQ(c->state("top2"), json::parse(R"({"3":{"id":3,"status":"open","amount":30},
+                                                "4":{"id":4,"status":"open","amount":40}})"));
+    h->on_transactions({tx(2, 201, {del(row(4, "open", 40))})});  // 2 comes back
+    EXPECT_EQ(c->state("top2"), json::parse(R"({"3":{"id":3,"status":"open","amount":30},
+                                                "2":{"id":2,"status":"open","amount":20}})"));
+    h->on_transactions({tx(3, 202, {upd(row(1, "open", 10), row(1, "open", 11))})});  // outside: silent
+    EXPECT_EQ(c->of_type("patch").size(), 2u);
+}
+
+TEST_F(hub_fixture, truncate_removes_every_row_and_key_change_is_remove_plus_add) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    load(0, {row(1, "open", 10), row(2, "open", 20)});
+    h->on_transactions({tx(1, 200, {upd(row(1, "open", 10), row(9, "open", 10))})});
+    auto p = c->of_type("patch");
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0]["patch"][0], json::parse(R"({"op":"remove","path":"/1"})"));
+    EXPECT_EQ(p[0]["patch"][1]["op"], "add");
+    h->on_transactions({tx(2, 201, {change{"public.orders", op_kind::truncate, json(), json()}})});
+    EXPECT_EQ(c->state("all"), json::object());
+}
+
+TEST_F(hub_fixture, statement_arrays_pair_by_key) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    load(0, {row(1, "open", 10), row(2, "open", 20)});
+    change stmt{"public.orders", op_kind::update, json::array({row(1, "open", 10), row(2, "open", 20)}),
+                json::array({row(1, "open", 15), row(3, "open", 20)})};
+    h->on_transactions({tx(1, 200, {stmt})});
+    EXPECT_EQ(c->state("all"), json::parse(R"({"1":{"id":1,"status":"open","amount":15},
+                                               "3":{"id":3,"status":"open","amount":20}})"));
+}
+
+TEST_F(hub_fixture, one_frame_per_shape_and_sub_name_is_shared) {
+    auto a = connect(1);
+    auto b = connect(2);
+    h->subscribe(1, sub("public.orders"));
+    h->subscribe(2, sub("public.orders"));
+    load(0, {});
+    h->on_transactions({tx(1, 200, {ins(row(1, "open", 1))})});
+    ASSERT_EQ(a->got.back().second, frame_kind::patch);
+    EXPECT_EQ(a->got.back().first.get(), b->got.back().first.get());
+}
+
+TEST_F(hub_fixture, resume_from_memory_sends_only_later_patches) {
+    auto a = connect(1);
+    h->subscribe(1, sub("all"));
+    load(0, {});
+    for (int i = 1; i <= 4; ++i) h->on_transactions({tx(i, 200 + i, {ins(row(i, "open", i))})});
+    auto b = connect(2);
+    auto r = sub("all");
+    r.since = 2;
+    h->subscribe(2, r);
+    EXPECT_TRUE(b->of_type("snapshot").empty());
+    auto p = b->of_type("patch");
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_EQ(p[0]["pos"], "3");
+    EXPECT_EQ(p[1]["pos"], "4");
+}
+
+TEST_F(hub_fixture, resume_older_than_memory_reads_the_outbox) {
+    auto a = connect(1);
+    h->subscribe(1, sub("all"));
+    load(10, {row(1, "open", 1)});
+    auto b = connect(2);
+    auto r = sub("all");
+    r.since = 8;
+    h->subscribe(2, r);
+    ASSERT_EQ(history_reads.size(), 1u);
+    EXPECT_EQ(std::get<1>(history_reads[0]), 8);
+    EXPECT_EQ(std::get<2>(history_reads[0]), 10);
+    history_result hr;
+    hr.transactions = {tx(9, 150, {upd(row(1, "open", 0), row(1, "open", 1))}), tx(10, 151, {})};
+    h->on_history("public.orders", 8, hr);
+    auto p = b->of_type("patch");
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0]["pos"], "9");
+    EXPECT_TRUE(b->of_type("snapshot").empty());
+    h->on_transactions({tx(11, 300, {ins(row(2, "open", 2))})});
+    EXPECT_EQ(b->of_type("patch").size(), 2u);
+}
+
+TEST_F(hub_fixture, incomplete_history_falls_back_to_a_snapshot) {
+    connect(1);
+    h->subscribe(1, sub("all"));
+    load(10, {row(1, "open", 1)});
+    auto b = connect(2);
+    auto r = sub("all");
+    r.since = 3;
+    h->subscribe(2, r);
+    history_result hr;
+    hr.complete = false;
+    h->on_history("public.orders", 3, hr);
+    ASSERT_EQ(b->of_type("snapshot").size(), 1u);
+    EXPECT_EQ(b->of_type("snapshot")[0]["pos"], "10");
+}
+
+TEST_F(hub_fixture, resync_sends_fresh_snapshots_then_resynced) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    load(0, {row(1, "open", 1)});
+    h->on_transactions({tx(1, 200, {ins(row(2, "open", 2))})});
+    h->resync(1);
+    EXPECT_EQ(c->resynced_count, 1);
+    auto snaps = c->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 2u);
+    EXPECT_EQ(snaps[1]["pos"], "1");
+    EXPECT_EQ(snaps[1]["rows"].size(), 2u);
+}
+
+TEST_F(hub_fixture, refusals_carry_their_codes) {
+    access reader;
+    reader.topics = {"private.*"};
+    auto c = connect(1, reader);
+    h->subscribe(1, sub("x"));
+    auto e = c->of_type("error");
+    ASSERT_EQ(e.size(), 1u);
+    EXPECT_EQ(e[0]["code"], "forbidden");
+    EXPECT_EQ(e[0]["ref"], "r-x");
+
+    auto d = connect(2);
+    auto r = sub("y");
+    r.topic = "public.ordrs";
+    h->subscribe(2, r);
+    EXPECT_EQ(d->of_type("error").at(0)["code"], "unknown_topic");
+    h->subscribe(2, sub("z", {"nope=eq.1"}));
+    EXPECT_EQ(d->of_type("error").at(1)["code"], "bad_filter");
+    h->subscribe(2, sub("a"));
+    h->subscribe(2, sub("b"));
+    h->subscribe(2, sub("c"));
+    h->subscribe(2, sub("d"));
+    EXPECT_EQ(d->of_type("error").at(2)["code"], "too_many_subscriptions");
+    h->subscribe(2, sub("a"));  // replacing an existing one is fine
+    EXPECT_EQ(d->of_type("error").size(), 3u);
+}
+
+TEST_F(hub_fixture, channel_messages_and_user_messages) {
+    access alice = everyone();
+    alice.user = "alice";
+    auto c = connect(1, alice);
+    auto r = sub("alerts");
+    r.topic = "alerts";
+    h->subscribe(1, r);
+    EXPECT_EQ(c->of_type("subscribed").size(), 1u);
+    h->on_transactions({tx(1, 200, {change{"alerts", op_kind::message, json(), json{{"level", "high"}}}})});
+    auto m = c->of_type("message");
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0]["topic"], "alerts");
+    EXPECT_EQ(m[0]["data"]["level"], "high");
+    h->publish_user("alice", json{{"hello", 1}});
+    h->publish_user("bob", json{{"hello", 2}});
+    EXPECT_EQ(c->of_type("message").size(), 2u);
+}
+
+TEST_F(hub_fixture, poll_answers_at_once_parks_and_times_out) {
+    connect(1);
+    h->subscribe(1, sub("all"));
+    load(0, {});
+    h->on_transactions({tx(1, 200, {ins(row(1, "open", 1))})});
+    std::vector<poll_answer> answers;
+    poll_request pr{"public.orders", {}, 0, everyone()};
+    h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
+    ASSERT_EQ(answers.size(), 1u);
+    auto body = json::parse(answers[0].body);
+    EXPECT_EQ(body["pos"], "1");
+    EXPECT_EQ(body["patches"].size(), 1u);
+
+    pr.since = 1;
+    h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
+    EXPECT_EQ(answers.size(), 1u);  // parked
+    h->on_transactions({tx(2, 201, {ins(row(2, "open", 2))})});
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(json::parse(answers[1].body)["patches"][0]["pos"], "2");
+
+    pr.since = 2;
+    auto token = h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
+    h->cancel_poll(token);
+    ASSERT_EQ(answers.size(), 3u);
+    EXPECT_EQ(json::parse(answers[2].body)["patches"].size(), 0u);
+}
+
+TEST_F(hub_fixture, sse_clients_get_whole_event_records) {
+    auto c = std::make_shared<recording_client>();
+    c->fmt = wire_format::sse;
+    h->connect(1, c, everyone());
+    h->subscribe(1, sub("all"));
+    load(0, {});
+    h->on_transactions({tx(7, 200, {ins(row(1, "open", 1))})});
+    ASSERT_EQ(c->got.size(), 2u);  // no `subscribed` reply on SSE: snapshot and patch
+    EXPECT_EQ(c->got[0].first->rfind("event: snapshot\nid: 0\ndata: {", 0), 0u);
+    EXPECT_EQ(c->got[1].first->rfind("event: patch\nid: 7\ndata: {", 0), 0u);
+    EXPECT_EQ(c->got[1].first->substr(c->got[1].first->size() - 2), "\n\n");
+}
+
+TEST_F(hub_fixture, idle_topics_are_unloaded) {
+    connect(1);
+    h->subscribe(1, sub("all"));
+    load(0, {});
+    h->unsubscribe(1, unsubscribe_request{"u", "all"});
+    clock = 120000;
+    h->tick();
+    h->subscribe(1, sub("all"));
+    EXPECT_EQ(loads.size(), 2u);
+}
+
+}  // namespace
+}  // namespace pglive
