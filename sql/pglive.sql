@@ -1,0 +1,309 @@
+-- pglive.sql — the pglive schema: outbox, capture triggers, sequencer, admin functions (idempotent).
+--
+-- Writers only append to pglive.outbox (one row per statement, from statement-level triggers).
+-- Positions are stamped after commit by pglive.sequence(), which pglive nodes call: see the
+-- comment on it for why reading `position > P` never skips a transaction.
+
+create schema if not exists pglive;
+
+create sequence if not exists pglive.change_seq;
+create sequence if not exists pglive.position_seq;
+
+create table if not exists pglive.outbox (
+    seq      bigint primary key default nextval('pglive.change_seq'),
+    xid      xid8 not null default pg_current_xact_id(),
+    ts       timestamptz not null default clock_timestamp(),
+    topic    text not null,
+    op       "char" not null,  -- I U D T, M (message), C (control: attach/detach)
+    old_rows jsonb,            -- jsonb arrays of row objects, hidden columns removed
+    new_rows jsonb
+);
+create index if not exists outbox_xid on pglive.outbox (xid);
+
+create table if not exists pglive.tx (
+    position bigint primary key,
+    xid      xid8 unique not null,
+    ts       timestamptz not null
+);
+
+create table if not exists pglive.tables (
+    relid   oid primary key,
+    topic   text unique not null,
+    key     text[] not null,
+    columns text[],
+    exclude text[]
+);
+
+-- One row: the sequencer's watermark, the wake-up mode, and what retention has removed.
+create table if not exists pglive.state (
+    one         boolean primary key default true check (one),
+    watermark   xid8 not null default '0',
+    wakeup      text not null default 'notify' check (wakeup in ('notify', 'poll')),
+    pruned_upto bigint not null default 0
+);
+insert into pglive.state default values on conflict do nothing;
+
+-- The columns of a table that never leave the database (attach --columns / --exclude).
+create or replace function pglive.hidden_columns(rel oid) returns text[]
+language sql stable as $$
+    select coalesce(array_agg(a.attname::text), '{}')
+    from pglive.tables t
+    join pg_attribute a on a.attrelid = t.relid and a.attnum > 0 and not a.attisdropped
+    where t.relid = rel
+      and (t.columns is not null or t.exclude is not null)
+      and case when t.columns is not null then not (a.attname::text = any (t.columns))
+               else a.attname::text = any (t.exclude) end
+$$;
+
+-- The columns a topic exposes, in table order.
+create or replace function pglive.exposed_columns(rel oid) returns text[]
+language sql stable as $$
+    select coalesce(array_agg(a.attname::text order by a.attnum), '{}')
+    from pg_attribute a
+    where a.attrelid = rel and a.attnum > 0 and not a.attisdropped
+      and not (a.attname::text = any (pglive.hidden_columns(rel)))
+$$;
+
+-- (Re)creates the four capture functions, with or without the wake-up NOTIFY, so that poll
+-- mode pays neither the notify lock nor a mode lookup per statement.
+create or replace function pglive.install_capture(notify boolean) returns void
+language plpgsql as $body$
+declare
+    wake text := case when notify then 'if found then perform pg_notify(''pglive'', ''''); end if;' else '' end;
+    -- A statement whose table is not (or no longer) attached captures nothing.
+    head text := $h$
+declare
+    t text;
+    hidden text[];
+begin
+    select c.topic into t from pglive.tables c where c.relid = TG_RELID;
+    if t is null then return null; end if;
+    hidden := pglive.hidden_columns(TG_RELID);
+$h$;
+begin
+    execute format($f$create or replace function pglive.capture_insert() returns trigger language plpgsql as $fn$%s
+    insert into pglive.outbox (topic, op, new_rows)
+        select t, 'I', s.rows from (select jsonb_agg(to_jsonb(n) - hidden) as rows from pglive_new n) s
+        where s.rows is not null;
+    %s
+    return null;
+end $fn$$f$, head, wake);
+    execute format($f$create or replace function pglive.capture_update() returns trigger language plpgsql as $fn$%s
+    insert into pglive.outbox (topic, op, old_rows, new_rows)
+        select t, 'U', o.rows, n.rows
+        from (select jsonb_agg(to_jsonb(r) - hidden) as rows from pglive_old r) o,
+             (select jsonb_agg(to_jsonb(r) - hidden) as rows from pglive_new r) n
+        where o.rows is not null;
+    %s
+    return null;
+end $fn$$f$, head, wake);
+    execute format($f$create or replace function pglive.capture_delete() returns trigger language plpgsql as $fn$%s
+    insert into pglive.outbox (topic, op, old_rows)
+        select t, 'D', s.rows from (select jsonb_agg(to_jsonb(o) - hidden) as rows from pglive_old o) s
+        where s.rows is not null;
+    %s
+    return null;
+end $fn$$f$, head, wake);
+    execute format($f$create or replace function pglive.capture_truncate() returns trigger language plpgsql as $fn$
+declare
+    t text;
+begin
+    select c.topic into t from pglive.tables c where c.relid = TG_RELID;
+    if t is null then return null; end if;
+    insert into pglive.outbox (topic, op) values (t, 'T');
+    %s
+    return null;
+end $fn$$f$, replace(wake, 'if found then ', 'if true then '));
+end
+$body$;
+
+create or replace function pglive.set_wakeup(mode text) returns void
+language plpgsql as $$
+begin
+    if mode is null or mode not in ('notify', 'poll') then
+        raise exception 'wakeup mode must be ''notify'' or ''poll'', not %', coalesce(quote_literal(mode), 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    update pglive.state set wakeup = mode;
+    perform pglive.install_capture(mode = 'notify');
+end
+$$;
+
+-- Install or upgrade keeps the mode the database is in.
+select pglive.install_capture((select wakeup = 'notify' from pglive.state));
+
+create or replace function pglive.wake() returns void
+language plpgsql as $$
+begin
+    if (select wakeup = 'notify' from pglive.state) then
+        perform pg_notify('pglive', '');
+    end if;
+end
+$$;
+
+create or replace function pglive.publish(topic text, data jsonb) returns void
+language plpgsql as $$
+begin
+    if topic is null or topic = '' then
+        raise exception 'publish: topic must be a non-empty text' using errcode = 'invalid_parameter_value';
+    end if;
+    insert into pglive.outbox (topic, op, new_rows) values (publish.topic, 'M', data);
+    perform pglive.wake();
+end
+$$;
+
+create or replace function pglive.attach(tbl regclass, key text[] default null, columns text[] default null,
+                                         exclude text[] default null) returns text
+language plpgsql as $$
+declare
+    topic_name text;
+    all_cols text[];
+    kind "char";
+    c text;
+    k text[] := key;
+begin
+    select format('%s.%s', n.nspname, r.relname), r.relkind into topic_name, kind
+    from pg_class r join pg_namespace n on n.oid = r.relnamespace where r.oid = tbl;
+    if kind not in ('r', 'p') then
+        raise exception 'attach %: not a table', tbl using errcode = 'wrong_object_type';
+    end if;
+    if columns is not null and exclude is not null then
+        raise exception 'attach %: give --columns or --exclude, not both', tbl using errcode = 'invalid_parameter_value';
+    end if;
+    select array_agg(a.attname::text order by a.attnum) into all_cols
+    from pg_attribute a where a.attrelid = tbl and a.attnum > 0 and not a.attisdropped;
+    foreach c in array coalesce(columns, '{}') || coalesce(exclude, '{}') || coalesce(k, '{}') loop
+        if not (c = any (all_cols)) then
+            raise exception 'attach %: no column "%" (columns: %)', tbl, c, array_to_string(all_cols, ', ')
+                using errcode = 'undefined_column';
+        end if;
+    end loop;
+    if k is null then
+        select array_agg(a.attname::text order by array_position(i.indkey::int2[], a.attnum)) into k
+        from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any (i.indkey::int2[])
+        where i.indrelid = tbl and i.indisprimary;
+        if k is null then
+            raise exception 'attach %: the table has no primary key; name the key columns with --key', tbl
+                using errcode = 'invalid_parameter_value';
+        end if;
+    end if;
+    if cardinality(k) = 0 then
+        raise exception 'attach %: --key needs at least one column', tbl using errcode = 'invalid_parameter_value';
+    end if;
+    foreach c in array k loop
+        if (columns is not null and not (c = any (columns))) or (exclude is not null and c = any (exclude)) then
+            raise exception 'attach %: key column "%" must be exposed (check --columns / --exclude)', tbl, c
+                using errcode = 'invalid_parameter_value';
+        end if;
+    end loop;
+
+    insert into pglive.tables (relid, topic, key, columns, exclude)
+    values (tbl, topic_name, k, columns, exclude)
+    on conflict (relid) do update set topic = excluded.topic, key = excluded.key,
+                                      columns = excluded.columns, exclude = excluded.exclude;
+
+    execute format('drop trigger if exists pglive_capture_insert on %s', tbl);
+    execute format('drop trigger if exists pglive_capture_update on %s', tbl);
+    execute format('drop trigger if exists pglive_capture_delete on %s', tbl);
+    execute format('drop trigger if exists pglive_capture_truncate on %s', tbl);
+    execute format('create trigger pglive_capture_insert after insert on %s referencing new table as pglive_new '
+                   'for each statement execute function pglive.capture_insert()', tbl);
+    execute format('create trigger pglive_capture_update after update on %s referencing old table as pglive_old '
+                   'new table as pglive_new for each statement execute function pglive.capture_update()', tbl);
+    execute format('create trigger pglive_capture_delete after delete on %s referencing old table as pglive_old '
+                   'for each statement execute function pglive.capture_delete()', tbl);
+    execute format('create trigger pglive_capture_truncate after truncate on %s '
+                   'for each statement execute function pglive.capture_truncate()', tbl);
+
+    insert into pglive.outbox (topic, op, new_rows)
+    values (topic_name, 'C', jsonb_build_object('action', 'attach', 'topic', topic_name));
+    perform pglive.wake();
+    return topic_name;
+end
+$$;
+
+create or replace function pglive.detach(tbl regclass) returns text
+language plpgsql as $$
+declare
+    topic_name text;
+begin
+    delete from pglive.tables where relid = tbl returning topic into topic_name;
+    if topic_name is null then
+        raise exception 'detach %: the table is not attached', tbl using errcode = 'undefined_object';
+    end if;
+    execute format('drop trigger if exists pglive_capture_insert on %s', tbl);
+    execute format('drop trigger if exists pglive_capture_update on %s', tbl);
+    execute format('drop trigger if exists pglive_capture_delete on %s', tbl);
+    execute format('drop trigger if exists pglive_capture_truncate on %s', tbl);
+    insert into pglive.outbox (topic, op, new_rows)
+    values (topic_name, 'C', jsonb_build_object('action', 'detach', 'topic', topic_name));
+    perform pglive.wake();
+    return topic_name;
+end
+$$;
+
+-- The sequencer. Gives every committed, not yet sequenced transaction of the outbox the next
+-- position, and returns how many it sequenced. Call it in its own READ COMMITTED transaction
+-- with synchronous_commit on (a position a listener delivered must survive a crash).
+--
+-- * The advisory lock is held until commit, so one sequencer runs at a time across all nodes
+--   and positions become visible in order: a reader of `position > P` never skips one.
+-- * Each statement below takes a fresh snapshot (READ COMMITTED, volatile function), so the
+--   insert sees everything committed before the lock was granted.
+-- * Watermark: a transaction not visible to the previous run was still in progress then, so
+--   its xid >= that run's snapshot xmin (or it started later, with a larger xid): scanning
+--   xid >= watermark finds every unsequenced transaction without scanning the whole outbox.
+-- * Order by max(seq): a writer that waited on another's row lock captured after the other
+--   committed, so conflicting transactions get positions in their commit order.
+create or replace function pglive.sequence() returns bigint
+language plpgsql as $$
+declare
+    w xid8;
+    new_w xid8;
+    n bigint;
+begin
+    perform pg_advisory_xact_lock(7135402871265917000);
+    select watermark into w from pglive.state;
+    new_w := pg_snapshot_xmin(pg_current_snapshot());
+    insert into pglive.tx (position, xid, ts)
+    select nextval('pglive.position_seq'), q.xid, q.ts
+    from (select o.xid, max(o.ts) as ts, max(o.seq) as last_seq
+          from pglive.outbox o
+          where o.xid >= w and not exists (select 1 from pglive.tx t where t.xid = o.xid)
+          group by o.xid) q
+    order by q.last_seq;
+    get diagnostics n = row_count;
+    if new_w > w then
+        update pglive.state set watermark = new_w;
+    end if;
+    return n;
+end
+$$;
+
+-- Retention: removes sequenced transactions older than keep_age, and all but the newest
+-- keep_count (null disables either bound). Records the highest removed position, so a resume
+-- from before it is known to be incomplete.
+create or replace function pglive.prune(keep_age interval, keep_count bigint) returns bigint
+language plpgsql as $$
+declare
+    upto bigint := 0;
+    n bigint;
+begin
+    perform pg_advisory_xact_lock(7135402871265917000);
+    if keep_age is not null then
+        select coalesce(max(position), 0) into upto from pglive.tx where ts < now() - keep_age;
+    end if;
+    if keep_count is not null then
+        select greatest(upto, coalesce((select position from pglive.tx order by position desc
+                                        offset keep_count limit 1), 0)) into upto;
+    end if;
+    if upto = 0 then
+        return 0;
+    end if;
+    delete from pglive.outbox o using pglive.tx t where t.xid = o.xid and t.position <= upto;
+    delete from pglive.tx where position <= upto;
+    get diagnostics n = row_count;
+    update pglive.state set pruned_upto = greatest(pruned_upto, upto);
+    return n;
+end
+$$;

@@ -1,0 +1,232 @@
+// admin.cpp — install/attach/detach/status/publish/prune and topic loads, with PostgreSQL errors
+// turned into one clear line.
+#include "capture/admin.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "capture/outbox.h"
+#include "capture/schema_sql.h"
+
+namespace pglive {
+
+namespace {
+
+// "ERROR:  attach x: no column \"y\"\nCONTEXT: …" → "attach x: no column \"y\""
+std::string first_line(const std::string& what) {
+    std::string s = what.substr(0, what.find('\n'));
+    for (const char* prefix : {"ERROR:  ", "FATAL:  "})
+        if (s.rfind(prefix, 0) == 0) s = s.substr(std::strlen(prefix));
+    return s;
+}
+
+// Runs f, translating database errors for `doing` (e.g. "attach public.orders").
+template <class F>
+auto translated(const std::string& doing, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const pqxx::sql_error& e) {
+        std::string msg = first_line(e.what());
+        const std::string& state = e.sqlstate();
+        if (state == "42501")
+            throw admin_error(doing + ": " + msg +
+                              " (attach/detach need ownership of the table, or its TRIGGER privilege, and the "
+                              "rights to create and write schema pglive; install needs CREATE on the database)");
+        if (msg.rfind(doing, 0) == 0 || msg.rfind("attach", 0) == 0 || msg.rfind("detach", 0) == 0 ||
+            msg.rfind("publish", 0) == 0 || msg.rfind("wakeup", 0) == 0)
+            throw admin_error(msg);
+        throw admin_error(doing + ": " + msg);
+    } catch (const pqxx::broken_connection& e) {
+        throw admin_error(doing + ": database connection lost: " + first_line(e.what()));
+    }
+}
+
+std::string json_text_array(const std::vector<std::string>& v) { return json(v).dump(); }
+
+// A text[] parameter from a json array text ($n::jsonb); null when the json is null.
+std::string text_array_param(int n) {
+    return "(select array_agg(x) from jsonb_array_elements_text(nullif($" + std::to_string(n) + "::jsonb, 'null')) x)";
+}
+
+std::vector<std::string> strings_of(const pqxx::field& f) {
+    if (f.is_null()) return {};
+    return json::parse(f.c_str()).get<std::vector<std::string>>();
+}
+
+// The table must exist before pglive.attach sees it, to say "no such table" in our words.
+void require_table(pqxx::transaction_base& w, const std::string& table, const std::string& doing) {
+    if (w.exec_params("select to_regclass($1) is null", table)[0][0].as<bool>())
+        throw admin_error(doing + ": no such table " + table);
+}
+
+}  // namespace
+
+void install_schema(pqxx::connection_base& conn) {
+    translated("install", [&] {
+        pqxx::work w(conn);
+        w.exec(schema_sql);
+        w.commit();
+    });
+}
+
+bool schema_installed(pqxx::connection_base& conn) {
+    return translated("check schema", [&] {
+        pqxx::nontransaction n(conn);
+        return n.exec("select to_regclass('pglive.outbox') is not null and to_regclass('pglive.state') is not null "
+                      "and to_regprocedure('pglive.sequence()') is not null")[0][0]
+            .as<bool>();
+    });
+}
+
+topic_info attach(pqxx::connection_base& conn, const std::string& table, const std::vector<std::string>& key,
+                  const std::vector<std::string>& columns, const std::vector<std::string>& exclude) {
+    if (!schema_installed(conn)) install_schema(conn);
+    const std::string doing = "attach " + table;
+    std::string topic = translated(doing, [&] {
+        pqxx::work w(conn);
+        require_table(w, table, doing);
+        auto r = w.exec_params("select pglive.attach($1::regclass, " + text_array_param(2) + ", " +
+                                   text_array_param(3) + ", " + text_array_param(4) + ")",
+                               table, key.empty() ? "null" : json_text_array(key),
+                               columns.empty() ? "null" : json_text_array(columns),
+                               exclude.empty() ? "null" : json_text_array(exclude));
+        w.commit();
+        return std::string(r[0][0].c_str());
+    });
+    for (auto& t : list_topics(conn))
+        if (t.topic == topic) return t;
+    throw admin_error(doing + ": attached as " + topic + " but not found in pglive.tables");
+}
+
+void detach(pqxx::connection_base& conn, const std::string& table) {
+    const std::string doing = "detach " + table;
+    translated(doing, [&] {
+        pqxx::work w(conn);
+        require_table(w, table, doing);
+        w.exec_params("select pglive.detach($1::regclass)", table);
+        w.commit();
+    });
+}
+
+std::vector<topic_info> list_topics(pqxx::connection_base& conn) {
+    return translated("list topics", [&] {
+        pqxx::nontransaction n(conn);
+        std::vector<topic_info> out;
+        for (const auto& r : n.exec("select topic, to_jsonb(key)::text, to_jsonb(pglive.exposed_columns(relid))::text "
+                                    "from pglive.tables order by topic")) {
+            topic_info t;
+            t.topic = r[0].c_str();
+            t.key = strings_of(r[1]);
+            t.columns = strings_of(r[2]);
+            out.push_back(std::move(t));
+        }
+        return out;
+    });
+}
+
+json status(pqxx::connection_base& conn) {
+    return translated("status", [&] {
+        pqxx::work w(conn);
+        json tables = json::array();
+        for (const auto& r : w.exec("select topic, to_jsonb(key)::text, to_jsonb(pglive.exposed_columns(relid))::text, "
+                                    "to_jsonb(exclude)::text from pglive.tables order by topic")) {
+            json t = {{"topic", r[0].c_str()}, {"key", strings_of(r[1])}, {"columns", strings_of(r[2])}};
+            if (!r[3].is_null()) t["exclude"] = strings_of(r[3]);
+            tables.push_back(std::move(t));
+        }
+        auto r = w.exec(
+            "select (select count(*) from pglive.outbox), (select count(*) from pglive.tx), "
+            "(select coalesce(max(position), 0) from pglive.tx), "
+            "coalesce((select extract(epoch from now() - min(o.ts))::float8 from pglive.outbox o "
+            "  where o.xid >= (select watermark from pglive.state) "
+            "  and not exists (select 1 from pglive.tx t where t.xid = o.xid)), 0), "
+            "s.wakeup, s.pruned_upto from pglive.state s")[0];
+        w.commit();
+        return json{{"tables", tables},
+                    {"outbox_rows", r[0].as<int64_t>()},
+                    {"tx_rows", r[1].as<int64_t>()},
+                    {"last_position", r[2].as<int64_t>()},
+                    {"lag_seconds", std::max(0.0, r[3].as<double>())},
+                    {"wakeup", r[4].c_str()},
+                    {"pruned_upto", r[5].as<int64_t>()}};
+    });
+}
+
+void set_wakeup(pqxx::connection_base& conn, const std::string& mode) {
+    translated("set wakeup", [&] {
+        pqxx::work w(conn);
+        w.exec_params("select pglive.set_wakeup($1)", mode);
+        w.commit();
+    });
+}
+
+void publish(pqxx::connection_base& conn, const std::string& topic, const json& data) {
+    translated("publish " + topic, [&] {
+        pqxx::work w(conn);
+        w.exec_params("select pglive.publish($1, $2::jsonb)", topic, data.dump());
+        w.commit();
+    });
+}
+
+int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count) {
+    return translated("prune", [&] {
+        pqxx::work w(conn);
+        auto r = w.exec_params("select pglive.prune(case when $1::bigint > 0 then make_interval(secs => $1::bigint) end, "
+                               "case when $2::bigint > 0 then $2::bigint end)",
+                               age_seconds, max_count);
+        w.commit();
+        return r[0][0].as<int64_t>();
+    });
+}
+
+topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
+    return translated("load " + topic, [&] {
+        topic_load load;
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> w(conn);
+        auto cfg = w.exec_params("select relid::regclass::text, to_jsonb(key)::text, "
+                                 "to_jsonb(pglive.exposed_columns(relid))::text, pglive.hidden_columns(relid)::text "
+                                 "from pglive.tables where topic = $1",
+                                 topic);
+        if (cfg.empty()) {
+            load.error = "no attached table " + topic;
+            return load;
+        }
+        load.info.topic = topic;
+        load.info.key = strings_of(cfg[0][1]);
+        load.info.columns = strings_of(cfg[0][2]);
+        auto pos = w.exec("select coalesce(max(position), 0), pg_current_snapshot()::text from pglive.tx")[0];
+        load.position = pos[0].as<int64_t>();
+        load.snapshot = pg_snapshot::parse(pos[1].c_str());
+        // relid::regclass::text is quoted as needed, so it is safe to splice.
+        auto rows = w.exec_params(std::string("select (to_jsonb(t) - $1::text[])::text from ") + cfg[0][0].c_str() + " t",
+                                  std::string(cfg[0][3].c_str()));
+        load.rows.reserve(rows.size());
+        for (const auto& r : rows) load.rows.push_back(json::parse(r[0].c_str(), r[0].c_str() + r[0].size()));
+        w.commit();
+        return load;
+    });
+}
+
+history_result read_history(pqxx::connection_base& conn, const std::string& topic, int64_t after, int64_t upto,
+                            int max_tx) {
+    return translated("history " + topic, [&] {
+        history_result h;
+        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> w(conn);
+        int64_t pruned = w.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
+        h.complete = after >= pruned;
+        auto rows = w.exec_params(
+            std::string("select ") + outbox_select_list +
+                " from pglive.tx t join pglive.outbox o on o.xid = t.xid and o.topic = $3"
+                " where t.position in (select t2.position from pglive.tx t2 where t2.position > $1"
+                "   and ($2::bigint < 0 or t2.position <= $2::bigint)"
+                "   and exists (select 1 from pglive.outbox o2 where o2.xid = t2.xid and o2.topic = $3)"
+                "   order by t2.position limit $4)"
+                " order by t.position, o.seq",
+            after, upto, topic, max_tx);
+        h.transactions = decode_transactions(rows);
+        w.commit();
+        return h;
+    });
+}
+
+}  // namespace pglive

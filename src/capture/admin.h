@@ -1,0 +1,54 @@
+// admin.h — synchronous pglive operations on a connection: install, attach, detach, status, load, history.
+//
+// Used by the CLI and tests directly, and by db_worker on its own thread.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "core/change.h"
+#include "core/topic.h"
+#include "hub/hub.h"
+
+namespace pglive {
+
+// One clear line (no such table, no key → mention --key, missing privilege → which one).
+struct admin_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+void install_schema(pqxx::connection_base& conn);  // idempotent: also upgrades
+bool schema_installed(pqxx::connection_base& conn);
+
+// Empty vectors mean "not given": key defaults to the primary key, columns/exclude to none.
+// Installs the schema when it is missing. Re-attaching replaces the configuration.
+topic_info attach(pqxx::connection_base& conn, const std::string& table, const std::vector<std::string>& key = {},
+                  const std::vector<std::string>& columns = {}, const std::vector<std::string>& exclude = {});
+void detach(pqxx::connection_base& conn, const std::string& table);
+
+// {"tables":[{"topic","key","columns","exclude"?}], "outbox_rows", "tx_rows", "last_position",
+//  "lag_seconds" (now - oldest unsequenced change, 0 when none), "wakeup", "pruned_upto"}
+json status(pqxx::connection_base& conn);
+std::vector<topic_info> list_topics(pqxx::connection_base& conn);
+void set_wakeup(pqxx::connection_base& conn, const std::string& mode);  // "notify" | "poll"
+void publish(pqxx::connection_base& conn, const std::string& topic, const json& data);
+
+// Retention: drops sequenced transactions older than age_seconds and beyond the newest
+// max_count (a value <= 0 disables that bound). Returns how many transactions it removed.
+int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count);
+
+// A topic's rows, the highest position and the snapshot, read in one REPEATABLE READ READ
+// ONLY transaction. `error` is set (not thrown) when the topic is not attached.
+topic_load load_topic(pqxx::connection_base& conn, const std::string& topic);
+
+// The transactions touching `topic` with after < position <= upto (upto < 0: no upper bound),
+// at most max_tx, each holding only that topic's changes. complete=false when retention has
+// removed transactions after `after`.
+history_result read_history(pqxx::connection_base& conn, const std::string& topic, int64_t after, int64_t upto,
+                            int max_tx);
+
+}  // namespace pglive

@@ -1,0 +1,175 @@
+// db_worker.cpp — the job queue, the connection (re)opening and the async wrappers of admin.h.
+#include "capture/db_worker.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "capture/admin.h"
+#include "capture/db.h"
+
+namespace pglive {
+
+db_worker::db_worker(std::string conninfo, std::string role)
+    : conninfo_(std::move(conninfo)), role_(std::move(role)) {
+    thread_ = std::thread([this] { run(); });
+}
+
+db_worker::~db_worker() { stop(); }
+
+void db_worker::stop() {
+    std::deque<job> dropped;
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    {
+        std::lock_guard lock(mutex_);
+        dropped.swap(queue_);
+    }
+    for (auto& j : dropped) j.fail("db worker stopped");
+}
+
+size_t db_worker::pending() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+void db_worker::post(job j) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            queue_.push_back(std::move(j));
+            cv_.notify_one();
+            return;
+        }
+    }
+    j.fail("db worker stopped");
+}
+
+void db_worker::run() {
+    for (;;) {
+        job j;
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            j = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        run_one(j);
+    }
+}
+
+void db_worker::run_one(job& j) {
+    std::function<void()> answer;
+    std::string error;
+    try {
+        if (!conn_ || !conn_->is_open()) {
+            conn_.reset();
+            if (std::chrono::steady_clock::now() < next_attempt_) throw std::runtime_error(last_error_);
+            try {
+                conn_ = open_connection(conninfo_, role_);
+                backoff_ms_ = 100;
+            } catch (const std::exception& e) {
+                last_error_ = std::string("database unreachable: ") + e.what();
+                while (!last_error_.empty() && last_error_.back() == '\n') last_error_.pop_back();
+                std::cerr << "pglive: db-" << role_ << ": " << last_error_ << "; next attempt in " << backoff_ms_
+                          << " ms\n";
+                next_attempt_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
+                backoff_ms_ = std::min(backoff_ms_ * 2, 5000);
+                throw std::runtime_error(last_error_);
+            }
+        }
+        answer = j.work(*conn_);
+    } catch (const std::exception& e) {
+        error = e.what();
+        if (error.empty()) error = "database error";
+        if (conn_ && !conn_->is_open()) conn_.reset();
+    }
+    try {
+        if (answer) answer();
+        else j.fail(error);
+    } catch (const std::exception& e) {
+        std::cerr << "pglive: db-" << role_ << ": a job's callback threw: " << e.what() << "\n";
+    }
+}
+
+void db_worker::load_topic(std::string topic, std::function<void(topic_load)> cb) {
+    post({[topic, cb](pqxx::connection_base& c) -> std::function<void()> {
+              auto load = std::make_shared<topic_load>(pglive::load_topic(c, topic));
+              return [cb, load] { cb(std::move(*load)); };
+          },
+          [topic, cb](const std::string& err) {
+              topic_load l;
+              l.info.topic = topic;
+              l.error = err;
+              cb(std::move(l));
+          }});
+}
+
+void db_worker::read_history(std::string topic, int64_t after, int64_t upto, int max_tx,
+                             std::function<void(history_result)> cb) {
+    post({[=](pqxx::connection_base& c) -> std::function<void()> {
+              auto h = std::make_shared<history_result>(pglive::read_history(c, topic, after, upto, max_tx));
+              return [cb, h] { cb(std::move(*h)); };
+          },
+          [cb](const std::string& err) {
+              history_result h;
+              h.complete = false;
+              h.error = err;
+              cb(std::move(h));
+          }});
+}
+
+void db_worker::list_topics(std::function<void(std::vector<topic_info>, std::string)> cb) {
+    post({[cb](pqxx::connection_base& c) -> std::function<void()> {
+              auto t = std::make_shared<std::vector<topic_info>>(pglive::list_topics(c));
+              return [cb, t] { cb(std::move(*t), ""); };
+          },
+          [cb](const std::string& err) { cb({}, err); }});
+}
+
+void db_worker::publish(std::string topic, json data, std::function<void(std::string)> cb) {
+    post({[topic, data, cb](pqxx::connection_base& c) -> std::function<void()> {
+              pglive::publish(c, topic, data);
+              return [cb] { cb(""); };
+          },
+          [cb](const std::string& err) { cb(err); }});
+}
+
+void db_worker::prune(int64_t age_seconds, int64_t max_count, std::function<void(int64_t, std::string)> cb) {
+    post({[=](pqxx::connection_base& c) -> std::function<void()> {
+              int64_t n = pglive::prune(c, age_seconds, max_count);
+              return [cb, n] { cb(n, ""); };
+          },
+          [cb](const std::string& err) { cb(0, err); }});
+}
+
+void db_worker::attach(std::string table, std::vector<std::string> key, std::vector<std::string> columns,
+                       std::vector<std::string> exclude, std::function<void(topic_info, std::string)> cb) {
+    post({[=](pqxx::connection_base& c) -> std::function<void()> {
+              auto t = std::make_shared<topic_info>(pglive::attach(c, table, key, columns, exclude));
+              return [cb, t] { cb(std::move(*t), ""); };
+          },
+          [cb](const std::string& err) { cb({}, err); }});
+}
+
+void db_worker::detach(std::string table, std::function<void(std::string)> cb) {
+    post({[table, cb](pqxx::connection_base& c) -> std::function<void()> {
+              pglive::detach(c, table);
+              return [cb] { cb(""); };
+          },
+          [cb](const std::string& err) { cb(err); }});
+}
+
+void db_worker::status(std::function<void(json)> cb) {
+    post({[cb](pqxx::connection_base& c) -> std::function<void()> {
+              auto s = std::make_shared<json>(pglive::status(c));
+              return [cb, s] { cb(std::move(*s)); };
+          },
+          [cb](const std::string& err) { cb(json{{"error", err}}); }});
+}
+
+}  // namespace pglive

@@ -1,0 +1,165 @@
+// listener.cpp — the listener thread: connect, LISTEN, sequence + read batches, wait on the socket, reconnect.
+#include "capture/listener.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+
+#include <pqxx/pqxx>
+
+#include "capture/db.h"
+#include "capture/outbox.h"
+
+namespace pglive {
+
+namespace {
+
+// The payload is constant; a notification only means "read now".
+class wake_receiver : public pqxx::notification_receiver {
+public:
+    wake_receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, "pglive") {}
+    void operator()(const std::string&, int) override {}
+};
+
+}  // namespace
+
+listener::listener(listener_options opts, listener_callbacks cb) : opts_(std::move(opts)), cb_(std::move(cb)) {
+    if (opts_.wakeup != "notify" && opts_.wakeup != "poll")
+        throw std::invalid_argument("listener: wakeup must be \"notify\" or \"poll\", not \"" + opts_.wakeup + "\"");
+    if (opts_.batch_transactions < 1) throw std::invalid_argument("listener: batch_transactions must be >= 1");
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) throw std::runtime_error(std::string("listener: eventfd: ") + std::strerror(errno));
+}
+
+listener::~listener() {
+    stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void listener::start(std::optional<int64_t> after) {
+    if (thread_.joinable()) return;
+    stopping_ = false;
+    if (after) {
+        position_ = *after;
+        position_known_ = true;
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+void listener::stop() {
+    stopping_ = true;
+    wake();
+    if (thread_.joinable()) thread_.join();
+}
+
+void listener::wake() {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void listener::drain_wake() {
+    uint64_t v;
+    while (::read(wake_fd_, &v, sizeof v) > 0) {
+    }
+}
+
+bool listener::wait(int fd, int timeout_ms) {
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {fd, POLLIN, 0}};
+    int r = ::poll(fds, fd >= 0 ? 2 : 1, timeout_ms);
+    if (r > 0 && (fds[0].revents & POLLIN)) drain_wake();
+    return r > 0 && fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR));
+}
+
+void listener::run() {
+    bool was_up = false;
+    bool reported_down = false;
+    int backoff_ms = 100;
+    int attempt = 0;
+    while (!stopping_) {
+        try {
+            serve_connection(was_up);
+            return;  // only returns when stopping
+        } catch (const std::exception& e) {
+            std::string why = e.what();
+            why = why.substr(0, why.find('\n'));
+            link_up_ = false;
+            if (was_up) backoff_ms = 100;  // a fresh outage starts the backoff again
+            if (was_up || !reported_down) {
+                reported_down = true;
+                try {
+                    if (cb_.on_link) cb_.on_link(false, why);
+                } catch (const std::exception& e2) {
+                    std::cerr << "pglive: listener: on_link failed: " << e2.what() << "\n";
+                }
+            }
+            if (was_up) attempt = 0;
+            was_up = false;
+            ++attempt;
+            if (stopping_) return;
+            std::cerr << "pglive: listener: database link down (" << why << "); reconnect attempt " << attempt
+                      << " in " << backoff_ms << " ms\n";
+            wait(-1, backoff_ms);
+            backoff_ms = std::min(backoff_ms * 2, 5000);
+        }
+    }
+}
+
+void listener::serve_connection(bool& was_up) {
+    std::unique_ptr<pqxx::connection> conn = open_connection(opts_.conninfo, "listener");
+    try {
+        serve(*conn, was_up);
+    } catch (const std::exception& e) {
+        // libpqxx words a dropped link after the fact ("Could not obtain client encoding");
+        // say plainly that the connection is gone.
+        if (!conn->is_open()) throw std::runtime_error(std::string("connection lost: ") + e.what());
+        throw;
+    }
+}
+
+void listener::serve(pqxx::connection& c, bool& was_up) {
+    auto* conn = &c;
+    {
+        // A delivered position must survive a crash of the database: the sequencer commits durably.
+        pqxx::nontransaction n(*conn);
+        n.exec("set synchronous_commit = on");
+    }
+    std::unique_ptr<wake_receiver> receiver;
+    if (opts_.wakeup == "notify") receiver = std::make_unique<wake_receiver>(*conn);
+    prepare_outbox_reads(*conn);
+    if (!position_known_) {
+        run_sequencer(*conn);
+        pqxx::nontransaction n(*conn);
+        position_ = n.exec("select coalesce(max(position), 0) from pglive.tx")[0][0].as<int64_t>();
+        position_known_ = true;
+    }
+    link_up_ = true;
+    was_up = true;
+    if (cb_.on_link) cb_.on_link(true, "connected to " + describe_conninfo(*conn));
+
+    const int interval = opts_.wakeup == "notify" ? opts_.safety_interval_ms : opts_.poll_interval_ms;
+    while (!stopping_) {
+        run_sequencer(*conn);
+        for (;;) {
+            auto batch = read_batch(*conn, position_, opts_.batch_transactions);
+            if (batch.empty()) break;
+            int64_t last = batch.back().position;
+            if (cb_.on_transactions) cb_.on_transactions(std::move(batch));
+            position_ = last;
+            if (stopping_) return;
+        }
+        // Notifications that arrived during the reads are already in libpq's buffer, where
+        // poll() on the socket would not see them.
+        if (receiver && conn->get_notifs() > 0) continue;
+        if (wait(conn->sock(), interval)) conn->get_notifs();  // throws when the server closed the link
+    }
+}
+
+}  // namespace pglive

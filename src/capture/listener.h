@@ -1,0 +1,70 @@
+// listener.h — the capture loop: sequence, read committed transactions in position order, wait for a wake-up.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "core/change.h"
+
+namespace pglive {
+
+struct listener_options {
+    std::string conninfo;
+    std::string wakeup = "notify";  // "notify": LISTEN pglive; "poll": no NOTIFY, read every poll_interval_ms
+    int poll_interval_ms = 50;
+    int safety_interval_ms = 1000;  // notify mode: read anyway this often (a lost wake-up costs at most this)
+    int batch_transactions = 1000;  // whole transactions per read: bounds memory and callback size
+};
+
+struct listener_callbacks {
+    // Every committed transaction exactly once, in position order, on the listener thread.
+    std::function<void(std::vector<transaction>)> on_transactions;
+    // The database link went up (why: "connected to user@host:port/db") or down (why: the error).
+    std::function<void(bool up, std::string why)> on_link;
+};
+
+// Its own thread and connection (application_name pglive-listener). On a lost connection it
+// reports on_link(false), backs off (100 ms doubling to 5 s), reconnects and catches up from
+// the last delivered position: nothing lost, nothing twice. It never throws out of its thread.
+class listener {
+public:
+    listener(listener_options opts, listener_callbacks cb);
+    ~listener();  // stop()
+    listener(const listener&) = delete;
+    listener& operator=(const listener&) = delete;
+
+    // Delivers transactions with position > after; nullopt: after the highest position
+    // sequenced when the first connection is made.
+    void start(std::optional<int64_t> after = std::nullopt);
+    void stop();  // prompt unless the thread is inside a database call; joins
+    void wake();  // read now (e.g. right after this node published something)
+
+    int64_t position() const { return position_.load(); }  // last delivered
+    bool link_up() const { return link_up_.load(); }
+
+private:
+    void run();
+    void serve_connection(bool& was_up);
+    void serve(pqxx::connection& conn, bool& was_up);
+    bool wait(int fd, int timeout_ms);  // true when fd (if >= 0) is readable; false on timeout or wake
+    void drain_wake();
+
+    listener_options opts_;
+    listener_callbacks cb_;
+    std::thread thread_;
+    int wake_fd_ = -1;  // eventfd: stop() and wake() interrupt the wait
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> link_up_{false};
+    std::atomic<int64_t> position_{0};
+    bool position_known_ = false;  // thread-only after start()
+};
+
+}  // namespace pglive

@@ -1,0 +1,133 @@
+// outbox.cpp — outbox queries and the decoding of statement rows into per-row changes.
+#include "capture/outbox.h"
+
+#include <map>
+#include <stdexcept>
+
+namespace pglive {
+
+const char* const outbox_select_list =
+    "t.position, t.xid::text, to_char(t.ts at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "o.topic, o.op::text, o.old_rows::text, o.new_rows::text, "
+    "case when o.op = 'U' then (select to_jsonb(c.key)::text from pglive.tables c where c.topic = o.topic) end";
+
+namespace {
+
+json parse_field(const pqxx::field& f) {
+    if (f.is_null()) return nullptr;
+    return json::parse(f.c_str(), f.c_str() + f.size());
+}
+
+json key_of(const json& row, const json& key) {
+    json k = json::array();
+    for (const auto& col : key) {
+        auto it = row.find(col.get<std::string>());
+        k.push_back(it == row.end() ? json() : *it);
+    }
+    return k;
+}
+
+void decode_update(const std::string& topic, const json& old_rows, const json& new_rows, const json& key,
+                   std::vector<change>& out) {
+    auto emit = [&](op_kind op, const json& o, const json& n) {
+        if (op == op_kind::update && o == n) return;  // only hidden columns changed
+        change c;
+        c.topic = topic;
+        c.op = op;
+        c.old_row = o;
+        c.new_row = n;
+        out.push_back(std::move(c));
+    };
+    if (!old_rows.is_array() || !new_rows.is_array()) return;
+    if (!key.is_array() || key.empty()) {
+        // Table detached since: no key to pair by. Transition tables list a statement's old
+        // and new rows in the same order, so pair by index.
+        for (size_t i = 0; i < old_rows.size() && i < new_rows.size(); ++i) emit(op_kind::update, old_rows[i], new_rows[i]);
+        return;
+    }
+    std::map<json, size_t> new_by_key;
+    for (size_t i = 0; i < new_rows.size(); ++i) new_by_key.emplace(key_of(new_rows[i], key), i);
+    std::vector<bool> used(new_rows.size(), false);
+    for (const auto& o : old_rows) {
+        auto it = new_by_key.find(key_of(o, key));
+        if (it != new_by_key.end() && !used[it->second]) {
+            used[it->second] = true;
+            emit(op_kind::update, o, new_rows[it->second]);
+        } else {
+            emit(op_kind::remove, o, nullptr);
+        }
+    }
+    for (size_t i = 0; i < new_rows.size(); ++i)
+        if (!used[i]) emit(op_kind::insert, nullptr, new_rows[i]);
+}
+
+}  // namespace
+
+std::vector<transaction> decode_transactions(const pqxx::result& rows) {
+    std::vector<transaction> txs;
+    for (const auto& r : rows) {
+        int64_t pos = r[0].as<int64_t>();
+        if (txs.empty() || txs.back().position != pos) {
+            transaction t;
+            t.position = pos;
+            t.xid = std::stoull(r[1].c_str());
+            t.ts = r[2].c_str();
+            txs.push_back(std::move(t));
+        }
+        auto& changes = txs.back().changes;
+        std::string topic = r[3].c_str();
+        std::string op = r[4].c_str();
+        json old_rows = parse_field(r[5]);
+        json new_rows = parse_field(r[6]);
+        auto each = [&](const json& arr, op_kind kind, bool as_old) {
+            if (!arr.is_array()) return;
+            for (const auto& row : arr) {
+                change c;
+                c.topic = topic;
+                c.op = kind;
+                (as_old ? c.old_row : c.new_row) = row;
+                changes.push_back(std::move(c));
+            }
+        };
+        if (op == "I") {
+            each(new_rows, op_kind::insert, false);
+        } else if (op == "D") {
+            each(old_rows, op_kind::remove, true);
+        } else if (op == "U") {
+            decode_update(topic, old_rows, new_rows, parse_field(r[7]), changes);
+        } else if (op == "T" || op == "M" || op == "C") {
+            change c;
+            c.topic = topic;
+            c.op = op == "T" ? op_kind::truncate : op == "M" ? op_kind::message : op_kind::control;
+            if (op != "T") c.new_row = std::move(new_rows);
+            changes.push_back(std::move(c));
+        } else {
+            throw std::runtime_error("outbox: unknown op '" + op + "' at position " + std::to_string(pos));
+        }
+    }
+    return txs;
+}
+
+int64_t run_sequencer(pqxx::connection_base& conn) {
+    pqxx::work w(conn);  // READ COMMITTED: each statement of sequence() sees the latest commits
+    auto r = w.exec("select pglive.sequence()");
+    w.commit();
+    return r[0][0].as<int64_t>();
+}
+
+void prepare_outbox_reads(pqxx::connection_base& conn) {
+    conn.prepare("pglive_read_batch",
+                 std::string("select ") + outbox_select_list +
+                     " from pglive.tx t join pglive.outbox o on o.xid = t.xid"
+                     " where t.position > $1 and t.position <= ("
+                     "   select max(w.position) from (select position from pglive.tx where position > $1"
+                     "   order by position limit $2) w)"
+                     " order by t.position, o.seq");
+}
+
+std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx) {
+    pqxx::nontransaction n(conn);
+    return decode_transactions(n.exec_prepared("pglive_read_batch", after, max_tx));
+}
+
+}  // namespace pglive

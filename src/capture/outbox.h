@@ -1,0 +1,32 @@
+// outbox.h — reading sequenced transactions out of pglive.outbox and decoding them into `transaction`s.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "core/change.h"
+
+namespace pglive {
+
+// The columns every outbox read selects, in this order (decode_transactions relies on it):
+// position, xid, ts, topic, op, old_rows, new_rows, key (the topic's key as a json array, for pairing).
+extern const char* const outbox_select_list;
+
+// Groups rows (ordered by position, seq) into transactions. An update statement's old and new
+// rows are paired by key: a key in both is an update, old-only a remove, new-only an insert
+// (so a key change is remove + add); an update that changed no exposed column is dropped.
+std::vector<transaction> decode_transactions(const pqxx::result& rows);
+
+// Runs pglive.sequence() in its own READ COMMITTED transaction; returns how many it sequenced.
+int64_t run_sequencer(pqxx::connection_base& conn);
+
+// Whole transactions with position > after, at most max_tx of them, on the connection's
+// prepared statement "pglive_read_batch" (prepare_outbox_reads must have run on it).
+void prepare_outbox_reads(pqxx::connection_base& conn);
+std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx);
+
+}  // namespace pglive

@@ -1,0 +1,278 @@
+// listener_test.cpp — ordering, completeness under connection kills, large rows, transaction grouping, poll mode.
+#include <atomic>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "capture_fixture.h"
+
+namespace pglive::test {
+namespace {
+
+bool has_row(const transaction& t, const std::string& topic, int id) {
+    for (const auto& c : t.changes)
+        if (c.topic == topic && c.new_row.is_object() && c.new_row.value("id", -1) == id) return true;
+    return false;
+}
+
+const transaction* find_row(const std::vector<transaction>& txs, const std::string& topic, int id) {
+    for (const auto& t : txs)
+        if (has_row(t, topic, id)) return &t;
+    return nullptr;
+}
+
+TEST(listener, commits_in_opposite_order_of_capture_are_both_delivered_in_commit_order) {
+    auto admin = connect();
+    exec(*admin, "create table order_race (id int primary key, v text)");
+    attach(*admin, "order_race");
+    recorder rec;
+
+    auto c1 = connect(), c2 = connect();
+    pqxx::work t1(*c1);
+    t1.exec("insert into order_race values (1, 'first captured')");
+    {
+        pqxx::work t2(*c2);
+        t2.exec("insert into order_race values (2, 'first committed')");
+        t2.commit();
+    }
+    ASSERT_TRUE(eventually([&] { return find_row(rec.txs(), "public.order_race", 2) != nullptr; }));
+    EXPECT_EQ(find_row(rec.txs(), "public.order_race", 1), nullptr) << "T1 has not committed yet";
+    t1.commit();
+    ASSERT_TRUE(eventually([&] { return find_row(rec.txs(), "public.order_race", 1) != nullptr; }));
+
+    auto txs = rec.txs();
+    const transaction* a = find_row(txs, "public.order_race", 1);
+    const transaction* b = find_row(txs, "public.order_race", 2);
+    EXPECT_LT(b->position, a->position) << "positions follow commit order";
+    for (size_t i = 1; i < txs.size(); ++i) EXPECT_LT(txs[i - 1].position, txs[i].position);
+
+    // The capture order really was the opposite: T1's outbox row came first.
+    pqxx::nontransaction n(*admin);
+    auto seqs = n.exec("select o.seq from pglive.outbox o join pglive.tx t on t.xid = o.xid "
+                       "where o.topic = 'public.order_race' and o.op <> 'C' order by t.position");
+    ASSERT_EQ(seqs.size(), 2u);
+    EXPECT_GT(seqs[0][0].as<int64_t>(), seqs[1][0].as<int64_t>());
+}
+
+TEST(listener, concurrent_writers_and_killed_connections_lose_nothing_and_repeat_nothing) {
+    auto admin = connect();
+    exec(*admin, "create table churn (id int primary key, v int not null, note text)");
+    exec(*admin, "insert into churn values (0, 0, 'shared counter')");
+    attach(*admin, "churn");
+    recorder rec;
+    const int writers = 4, ops_per_writer = 2500;
+
+    std::atomic<int> done_writers{0};
+    std::vector<std::thread> threads;
+    std::atomic<int> failures{0};
+    for (int w = 0; w < writers; ++w) {
+        threads.emplace_back([&, w] {
+            try {
+                auto c = connect("writer");
+                std::mt19937 rng(w * 7919 + 1);
+                std::vector<int> mine;
+                int next_id = (w + 1) * 1000000;
+                for (int i = 0; i < ops_per_writer; ++i) {
+                    int r = rng() % 100;
+                    pqxx::work t(*c);
+                    if (r < 45 || mine.size() < 5) {
+                        int n = (r % 10 == 0) ? 3 : 1;  // some multi-row statements
+                        std::string sql = "insert into churn values ";
+                        for (int k = 0; k < n; ++k) {
+                            int id = next_id++;
+                            mine.push_back(id);
+                            sql += (k ? ",(" : "(") + std::to_string(id) + "," + std::to_string(i) + ",'w" +
+                                   std::to_string(w) + "')";
+                        }
+                        t.exec(sql);
+                    } else if (r < 75) {
+                        int id = mine[rng() % mine.size()];
+                        t.exec("update churn set v = v + 1, note = 'u" + std::to_string(i) + "' where id = " +
+                               std::to_string(id));
+                    } else if (r < 85) {
+                        // All writers contend on one row: the row lock decides their commit order.
+                        t.exec("update churn set v = v + 1 where id = 0");
+                    } else {
+                        size_t at = rng() % mine.size();
+                        t.exec("delete from churn where id = " + std::to_string(mine[at]));
+                        mine.erase(mine.begin() + at);
+                    }
+                    t.commit();
+                }
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << "writer " << w << ": " << e.what();
+                failures++;
+            }
+            done_writers++;
+        });
+    }
+    // Kill the listener's connection several times while the writers run.
+    int kills = 0;
+    auto killer = connect("killer");
+    while (done_writers < writers) {
+        int before = rec.downs();
+        pqxx::nontransaction n(*killer);
+        auto r = n.exec("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                        "where application_name = 'pglive-listener'");
+        if (r[0][0].as<int>() > 0) {
+            ++kills;
+            // Next kill only once the listener is back, so each kill hits a live stream.
+            eventually([&] { return rec.downs() > before && rec.get().link_up(); }, std::chrono::seconds(10));
+        }
+        if (kills >= 6) break;
+        eventually([&] { return done_writers == writers; }, std::chrono::milliseconds(300));
+    }
+    for (auto& t : threads) t.join();
+    ASSERT_EQ(failures, 0);
+    EXPECT_GE(kills, 3) << "the writers finished before the listener could be killed several times";
+    EXPECT_GE(rec.downs(), 3);
+    ASSERT_TRUE(rec.caught_up());
+
+    auto all = rec.txs();
+    std::set<int64_t> seen;
+    for (size_t i = 0; i < all.size(); ++i) {
+        EXPECT_TRUE(seen.insert(all[i].position).second) << "position " << all[i].position << " delivered twice";
+        if (i) {
+            EXPECT_LT(all[i - 1].position, all[i].position);
+        }
+    }
+    auto txs = rec.of("public.churn");
+    EXPECT_EQ(txs.size(), size_t(writers * ops_per_writer));
+
+    std::map<std::string, json> state;
+    state[row_key(json{{"id", 0}}, {"id"})] = json{{"id", 0}, {"v", 0}, {"note", "shared counter"}};
+    for (const auto& t : txs)
+        for (const auto& c : t.changes) apply(state, c, {"id"});
+    auto table = table_state(*admin, "churn", {"id"});
+    EXPECT_EQ(state.size(), table.size());
+    EXPECT_TRUE(state == table) << "the state rebuilt from deliveries differs from the table";
+}
+
+TEST(listener, large_rows_arrive_whole) {
+    auto admin = connect();
+    exec(*admin, "create table big_rows (id int primary key, body text)");
+    attach(*admin, "big_rows");
+    recorder rec;
+    for (int size : {100 * 1024, 1024 * 1024}) {
+        pqxx::work w(*admin);
+        std::string body(size_t(size), 'x');
+        body[0] = 'a';
+        body.back() = 'z';
+        w.exec_params("insert into big_rows values ($1, $2)", size, body);
+        w.commit();
+    }
+    ASSERT_TRUE(rec.caught_up());
+    auto txs = rec.of("public.big_rows");
+    ASSERT_EQ(txs.size(), 2u);
+    for (const auto& t : txs) {
+        ASSERT_EQ(t.changes.size(), 1u);
+        const auto& row = t.changes[0].new_row;
+        std::string body = row.at("body").get<std::string>();
+        EXPECT_EQ(body.size(), size_t(row.at("id").get<int>()));
+        EXPECT_EQ(body.front(), 'a');
+        EXPECT_EQ(body.back(), 'z');
+    }
+}
+
+TEST(listener, a_multi_statement_transaction_arrives_as_one_in_statement_order) {
+    auto admin = connect();
+    exec(*admin, "create table multi_a (id int primary key, v int); create table multi_b (k text primary key, v int)");
+    attach(*admin, "multi_a");
+    attach(*admin, "multi_b");
+    recorder rec;
+    {
+        pqxx::work w(*admin);
+        w.exec("insert into multi_a values (1, 10), (2, 20)");
+        w.exec("insert into multi_b values ('x', 1)");
+        w.exec("update multi_a set v = 11 where id = 1");
+        w.exec("update multi_b set v = 2 where k = 'x'");
+        w.exec("insert into multi_a values (3, 30)");
+        w.commit();
+    }
+    ASSERT_TRUE(rec.caught_up());
+    std::vector<transaction> mine;
+    for (const auto& t : rec.txs())
+        for (const auto& c : t.changes)
+            if (c.topic == "public.multi_a" || c.topic == "public.multi_b") {
+                mine.push_back(t);
+                break;
+            }
+    ASSERT_EQ(mine.size(), 1u);
+    const auto& ch = mine[0].changes;
+    ASSERT_EQ(ch.size(), 6u);
+    EXPECT_EQ(ch[0].topic, "public.multi_a");
+    EXPECT_EQ(ch[0].op, op_kind::insert);
+    EXPECT_EQ(ch[0].new_row, (json{{"id", 1}, {"v", 10}}));
+    EXPECT_EQ(ch[1].new_row, (json{{"id", 2}, {"v", 20}}));
+    EXPECT_EQ(ch[2].topic, "public.multi_b");
+    EXPECT_EQ(ch[2].op, op_kind::insert);
+    EXPECT_EQ(ch[3].topic, "public.multi_a");
+    EXPECT_EQ(ch[3].op, op_kind::update);
+    EXPECT_EQ(ch[3].old_row, (json{{"id", 1}, {"v", 10}}));
+    EXPECT_EQ(ch[3].new_row, (json{{"id", 1}, {"v", 11}}));
+    EXPECT_EQ(ch[4].topic, "public.multi_b");
+    EXPECT_EQ(ch[4].new_row, (json{{"k", "x"}, {"v", 2}}));
+    EXPECT_EQ(ch[5].op, op_kind::insert);
+    EXPECT_EQ(ch[5].new_row, (json{{"id", 3}, {"v", 30}}));
+    EXPECT_FALSE(mine[0].ts.empty());
+    EXPECT_EQ(mine[0].ts.size(), std::string("2026-11-22T10:00:00.123456Z").size()) << mine[0].ts;
+    EXPECT_EQ(mine[0].ts.back(), 'Z');
+    EXPECT_GT(mine[0].xid, 0u);
+}
+
+// Counts notifications on channel pglive (a LISTEN on its own connection).
+class counting_receiver : public pqxx::notification_receiver {
+public:
+    explicit counting_receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, "pglive") {}
+    void operator()(const std::string&, int) override { ++count; }
+    int count = 0;
+};
+
+TEST(listener, poll_mode_sends_no_notify_and_still_delivers_within_the_interval) {
+    auto admin = connect();
+    exec(*admin, "create table polled (id int primary key)");
+    attach(*admin, "polled");
+    auto listen_conn = connect("listen-probe");
+    counting_receiver probe(*listen_conn);
+
+    // Control: in notify mode the probe does hear the capture.
+    exec(*admin, "insert into polled values (1)");
+    ASSERT_TRUE(eventually([&] {
+        listen_conn->get_notifs();
+        return probe.count > 0;
+    })) << "the probe hears nothing even in notify mode: the poll check below would prove nothing";
+
+    set_wakeup(*admin, "poll");
+    struct restore {
+        pqxx::connection_base& c;
+        ~restore() { set_wakeup(c, "notify"); }
+    } restore_notify{*admin};
+    listener_options o;
+    o.wakeup = "poll";
+    o.poll_interval_ms = 50;
+    recorder rec(o);
+    probe.count = 0;
+    listen_conn->get_notifs();
+    probe.count = 0;
+
+    auto t0 = std::chrono::steady_clock::now();
+    exec(*admin, "insert into polled values (2)");
+    ASSERT_TRUE(eventually([&] { return find_row(rec.txs(), "public.polled", 2) != nullptr; }, std::chrono::seconds(5)));
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    EXPECT_LT(took.count(), 1000) << "delivery took " << took.count() << " ms with a 50 ms poll interval";
+    publish(*admin, "poll-topic", json{{"hello", 1}});
+    ASSERT_TRUE(rec.caught_up());
+    // A round trip lets the probe's backend pass on anything queued for it.
+    {
+        pqxx::nontransaction n(*listen_conn);
+        n.exec("select 1");
+    }
+    listen_conn->await_notification(0, 200000);
+    listen_conn->get_notifs();
+    EXPECT_EQ(probe.count, 0) << "poll mode sent NOTIFY";
+    pqxx::nontransaction n(*admin);
+    EXPECT_EQ(n.exec("select pg_notification_queue_usage()")[0][0].as<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace pglive::test

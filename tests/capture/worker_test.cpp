@@ -1,0 +1,215 @@
+// worker_test.cpp — snapshot hand-off, db_worker jobs and reconnects, retention, application_name, the cluster.
+#include <atomic>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "capture/db_worker.h"
+#include "capture_fixture.h"
+
+namespace pglive::test {
+namespace {
+
+TEST(db_worker, load_topic_hands_off_to_the_stream_exactly) {
+    auto admin = connect();
+    exec(*admin, "create table handoff (id int primary key, v int)");
+    attach(*admin, "handoff");
+    recorder rec;
+    db_worker worker(pg().conninfo(), "db");
+
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 3; ++w)
+        writers.emplace_back([&, w] {
+            auto c = connect("writer");
+            std::mt19937 rng(w + 11);
+            for (int i = 0; !stop || i < 200; ++i) {
+                int id = w * 1000 + int(rng() % 60);
+                pqxx::work t(*c);
+                if (rng() % 3 == 0) t.exec("delete from handoff where id = " + std::to_string(id));
+                else
+                    t.exec("insert into handoff values (" + std::to_string(id) + ", " + std::to_string(i) +
+                           ") on conflict (id) do update set v = excluded.v");
+                t.commit();
+            }
+        });
+    ASSERT_TRUE(eventually([&] { return rec.of("public.handoff").size() > 50; }));
+    std::promise<topic_load> loaded;
+    worker.load_topic("public.handoff", [&](topic_load l) { loaded.set_value(std::move(l)); });
+    auto fut = loaded.get_future();
+    ASSERT_EQ(fut.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    topic_load load = fut.get();
+    ASSERT_EQ(load.error, "");
+    EXPECT_EQ(load.info.key, (std::vector<std::string>{"id"}));
+    stop = true;
+    for (auto& t : writers) t.join();
+    ASSERT_TRUE(rec.caught_up());
+
+    std::map<std::string, json> state;
+    for (const auto& row : load.rows) state[row_key(row, {"id"})] = row;
+    int applied = 0, skipped = 0;
+    for (const auto& t : rec.of("public.handoff")) {
+        if (t.position <= load.position) continue;
+        if (load.snapshot.visible(t.xid)) {
+            ++skipped;
+            continue;
+        }
+        ++applied;
+        for (const auto& c : t.changes) apply(state, c, {"id"});
+    }
+    EXPECT_GT(applied, 0) << "the writers stopped before the load: the hand-off was not exercised";
+    EXPECT_TRUE(state == table_state(*admin, "handoff", {"id"})) << "applied " << applied << ", skipped " << skipped;
+}
+
+template <class T>
+T wait_answer(std::future<T> f) {
+    if (f.wait_for(std::chrono::seconds(20)) != std::future_status::ready) throw std::runtime_error("no answer in 20 s");
+    return f.get();
+}
+
+TEST(db_worker, answers_every_job_and_reconnects_after_its_connection_is_killed) {
+    auto admin = connect();
+    exec(*admin, "create table worked (id int primary key, v text)");
+    db_worker worker(pg().conninfo(), "db");
+
+    std::promise<std::pair<topic_info, std::string>> attached;
+    worker.attach("worked", {}, {}, {}, [&](topic_info t, std::string e) { attached.set_value({t, e}); });
+    auto [info, err] = wait_answer(attached.get_future());
+    EXPECT_EQ(err, "");
+    EXPECT_EQ(info.topic, "public.worked");
+
+    std::promise<topic_load> missing;
+    worker.load_topic("public.nope", [&](topic_load l) { missing.set_value(std::move(l)); });
+    EXPECT_EQ(wait_answer(missing.get_future()).error, "no attached table public.nope");
+
+    std::promise<std::string> attach_fail;
+    worker.attach("nope", {}, {}, {}, [&](topic_info, std::string e) { attach_fail.set_value(e); });
+    EXPECT_NE(wait_answer(attach_fail.get_future()).find("no such table"), std::string::npos);
+
+    // Kill the worker's connection: the next jobs fail or succeed, but every one answers, and
+    // the worker is back within the backoff.
+    {
+        pqxx::nontransaction n(*admin);
+        ASSERT_EQ(n.exec("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                         "where application_name = 'pglive-db'")[0][0].as<int>(), 1);
+    }
+    bool recovered = eventually([&] {
+        std::promise<std::pair<std::vector<topic_info>, std::string>> p;
+        worker.list_topics([&](std::vector<topic_info> t, std::string e) { p.set_value({std::move(t), e}); });
+        auto [topics, e] = wait_answer(p.get_future());
+        if (!e.empty()) return false;
+        for (const auto& t : topics)
+            if (t.topic == "public.worked") return true;
+        return false;
+    });
+    EXPECT_TRUE(recovered);
+
+    recorder rec;
+    std::promise<std::string> published;
+    worker.publish("alerts", json{{"level", "high"}}, [&](std::string e) { published.set_value(e); });
+    EXPECT_EQ(wait_answer(published.get_future()), "");
+    ASSERT_TRUE(eventually([&] { return !rec.of("alerts").empty(); }));
+    auto msg = rec.of("alerts")[0].changes.at(0);
+    EXPECT_EQ(msg.op, op_kind::message);
+    EXPECT_EQ(msg.new_row, (json{{"level", "high"}}));
+
+    std::promise<json> st;
+    worker.status([&](json j) { st.set_value(j); });
+    json s = wait_answer(st.get_future());
+    EXPECT_FALSE(s.contains("error")) << s.dump();
+    EXPECT_GT(s.at("last_position").get<int64_t>(), 0);
+    EXPECT_EQ(s.at("wakeup"), "notify");
+    EXPECT_GE(s.at("lag_seconds").get<double>(), 0.0);
+    bool listed = false;
+    for (const auto& t : s.at("tables"))
+        if (t.at("topic") == "public.worked") listed = true;
+    EXPECT_TRUE(listed) << s.dump();
+}
+
+TEST(db_worker, history_reads_one_topic_and_says_when_retention_cut_it) {
+    auto admin = connect();
+    exec(*admin, "create table hist (id int primary key); create table hist_other (id int primary key)");
+    attach(*admin, "hist");
+    attach(*admin, "hist_other");
+    recorder rec;
+    for (int i = 1; i <= 6; ++i) {
+        exec(*admin, "insert into hist values (" + std::to_string(i) + ")");
+        exec(*admin, "insert into hist_other values (" + std::to_string(i) + ")");
+    }
+    ASSERT_TRUE(rec.caught_up());
+    auto mine = rec.of("public.hist");
+    ASSERT_EQ(mine.size(), 6u);
+    db_worker worker(pg().conninfo(), "db");
+
+    std::promise<history_result> h1;
+    worker.read_history("public.hist", mine[1].position, -1, 3, [&](history_result h) { h1.set_value(std::move(h)); });
+    auto h = wait_answer(h1.get_future());
+    EXPECT_EQ(h.error, "");
+    EXPECT_TRUE(h.complete);
+    ASSERT_EQ(h.transactions.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(h.transactions[i].position, mine[i + 2].position);
+        ASSERT_EQ(h.transactions[i].changes.size(), 1u);
+        EXPECT_EQ(h.transactions[i].changes[0].topic, "public.hist");
+    }
+
+    std::promise<std::pair<int64_t, std::string>> pruned;
+    worker.prune(0, 4, [&](int64_t n, std::string e) { pruned.set_value({n, e}); });
+    auto [n, err] = wait_answer(pruned.get_future());
+    EXPECT_EQ(err, "");
+    EXPECT_GT(n, 0);
+    std::promise<history_result> h2;
+    worker.read_history("public.hist", mine[1].position, -1, 100, [&](history_result h) { h2.set_value(std::move(h)); });
+    h = wait_answer(h2.get_future());
+    EXPECT_FALSE(h.complete) << "retention removed transactions after the requested position";
+    pqxx::nontransaction q(*admin);
+    EXPECT_EQ(q.exec("select count(*) from pglive.tx")[0][0].as<int>(), 4);
+    EXPECT_EQ(q.exec("select count(*) from pglive.outbox o where not exists "
+                     "(select 1 from pglive.tx t where t.xid = o.xid)")[0][0].as<int>(), 0)
+        << "pruned transactions' outbox rows are gone too";
+}
+
+TEST(capture, every_pglive_connection_names_itself) {
+    auto admin = connect();
+    recorder rec;
+    db_worker worker(pg().conninfo(), "db");
+    std::promise<json> st;
+    worker.status([&](json j) { st.set_value(j); });
+    wait_answer(st.get_future());
+    auto plain = open_connection(pg().conninfo() + "?application_name=other", "");
+    auto kv = open_connection("host=127.0.0.1 port=" + std::to_string(pg().port()) + " user=postgres", "cli");
+    EXPECT_EQ(describe_conninfo(*kv), "postgres@127.0.0.1:" + std::to_string(pg().port()) + "/postgres");
+
+    pqxx::nontransaction n(*admin);
+    auto r = n.exec("select application_name from pg_stat_activity where backend_type = 'client backend'");
+    std::set<std::string> names;
+    for (const auto& row : r) {
+        std::string name = row[0].c_str();
+        names.insert(name);
+        EXPECT_EQ(name.rfind("pglive", 0), 0u) << "connection named '" << name << "'";
+    }
+    for (const char* want : {"pglive-listener", "pglive-db", "pglive", "pglive-cli", "pglive-test"})
+        EXPECT_TRUE(names.count(want)) << want;
+}
+
+TEST(capture, the_listener_survives_a_database_restart_and_catches_up) {
+    auto admin = connect();
+    exec(*admin, "create table restarted (id int primary key)");
+    attach(*admin, "restarted");
+    recorder rec;
+    exec(*admin, "insert into restarted values (1)");
+    ASSERT_TRUE(rec.caught_up());
+    admin.reset();
+    pg().restart();
+    ASSERT_TRUE(eventually([&] { return rec.downs() >= 1; }));
+    admin = connect();
+    exec(*admin, "insert into restarted values (2)");
+    ASSERT_TRUE(eventually([&] { return rec.ups() >= 2; }, std::chrono::seconds(30)));
+    ASSERT_TRUE(rec.caught_up());
+    auto txs = rec.of("public.restarted");
+    ASSERT_EQ(txs.size(), 2u);
+    EXPECT_EQ(txs[1].changes.at(0).new_row, (json{{"id", 2}}));
+}
+
+}  // namespace
+}  // namespace pglive::test
