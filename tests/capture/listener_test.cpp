@@ -54,6 +54,58 @@ TEST(listener, commits_in_opposite_order_of_capture_are_both_delivered_in_commit
     EXPECT_GT(seqs[0][0].as<int64_t>(), seqs[1][0].as<int64_t>());
 }
 
+// Without a listener running, so that one sequencer run sees both transactions. B captures
+// first (on another table), then blocks on A's row lock, so B's first change is older than
+// all of A's but B commits after A: positions must still follow the commits.
+TEST(sequencer, a_writer_that_waited_on_a_row_lock_gets_the_later_position) {
+    auto admin = connect();
+    exec(*admin, "create table lock_row (id int primary key, v int); create table lock_side (id int primary key)");
+    exec(*admin, "insert into lock_row values (1, 0)");
+    attach(*admin, "lock_row");
+    attach(*admin, "lock_side");
+    auto ca = connect(), cb = connect();
+    pqxx::work b(*cb);
+    b.exec("insert into lock_side values (1)");
+    pqxx::work a(*ca);
+    a.exec("update lock_row set v = 10 where id = 1");
+    std::atomic<bool> b_done{false};
+    std::thread tb([&] {
+        b.exec("update lock_row set v = v + 1 where id = 1");  // waits for A
+        b.commit();
+        b_done = true;
+    });
+    // B is waiting on A's lock before A commits (seen in pg_locks as an ungranted lock).
+    ASSERT_TRUE(eventually([&] {
+        pqxx::nontransaction n(*admin);
+        return n.exec("select count(*) from pg_locks where not granted")[0][0].as<int>() > 0;
+    }));
+    a.commit();
+    tb.join();
+    ASSERT_TRUE(b_done);
+    pqxx::nontransaction n(*admin);
+    EXPECT_GE(n.exec("select pglive.sequence()")[0][0].as<int>(), 2);
+    auto r = n.exec("select t.position, min(o.seq), max(o.seq), bool_or(o.topic = 'public.lock_side') "
+                    "from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                    "where o.topic in ('public.lock_row', 'public.lock_side') and o.op <> 'C' "
+                    "group by t.position order by t.position");
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_FALSE(r[0][3].as<bool>()) << "A (committed first) must come first";
+    EXPECT_TRUE(r[1][3].as<bool>());
+    EXPECT_LT(r[1][1].as<int64_t>(), r[0][1].as<int64_t>()) << "B's first capture was older than A's";
+    EXPECT_EQ(n.exec("select v from lock_row")[0][0].as<int>(), 11);
+}
+
+TEST(listener, stop_is_prompt_while_it_waits) {
+    listener_options o;
+    o.safety_interval_ms = 60000;
+    recorder rec(o);
+    ASSERT_TRUE(rec.caught_up());
+    auto t0 = std::chrono::steady_clock::now();
+    rec.get().stop();
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    EXPECT_LT(took.count(), 1000);
+}
+
 TEST(listener, concurrent_writers_and_killed_connections_lose_nothing_and_repeat_nothing) {
     auto admin = connect();
     exec(*admin, "create table churn (id int primary key, v int not null, note text)");

@@ -206,9 +206,20 @@ TEST(capture, the_listener_survives_a_database_restart_and_catches_up) {
     exec(*admin, "insert into restarted values (2)");
     ASSERT_TRUE(eventually([&] { return rec.ups() >= 2; }, std::chrono::seconds(30)));
     ASSERT_TRUE(rec.caught_up());
+    // A crash (immediate shutdown) and recovery: the committed position and row survive.
+    admin.reset();
+    int downs = rec.downs();
+    pg().kill();
+    ASSERT_TRUE(eventually([&] { return rec.downs() > downs; }));
+    pg().start();
+    admin = connect();
+    exec(*admin, "insert into restarted values (3)");
+    ASSERT_TRUE(rec.caught_up());
     auto txs = rec.of("public.restarted");
-    ASSERT_EQ(txs.size(), 2u);
+    ASSERT_EQ(txs.size(), 3u);
     EXPECT_EQ(txs[1].changes.at(0).new_row, (json{{"id", 2}}));
+    EXPECT_EQ(txs[2].changes.at(0).new_row, (json{{"id", 3}}));
+    EXPECT_LT(txs[1].position, txs[2].position);
 }
 
 }  // namespace
