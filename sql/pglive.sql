@@ -4,6 +4,10 @@
 -- Positions are stamped after commit by pglive.sequence(), which pglive nodes call: see the
 -- comment on it for why reading `position > P` never skips a transaction.
 
+-- Concurrent installs (several nodes, or `pglive install` beside `attach`) run one at a time
+-- when the file runs as one transaction, as install_schema does.
+select pg_advisory_xact_lock(7135402871265917001);
+
 create schema if not exists pglive;
 
 create sequence if not exists pglive.change_seq;
@@ -123,6 +127,12 @@ begin
     if mode is null or mode not in ('notify', 'poll') then
         raise exception 'wakeup mode must be ''notify'' or ''poll'', not %', coalesce(quote_literal(mode), 'null')
             using errcode = 'invalid_parameter_value';
+    end if;
+    -- Every node sets the mode at start-up: serialize them, and leave the capture functions
+    -- alone when nothing changes (re-creating them concurrently fails: tuple concurrently updated).
+    perform pg_advisory_xact_lock(7135402871265917001);
+    if (select wakeup from pglive.state) = mode and to_regprocedure('pglive.capture_insert()') is not null then
+        return;
     end if;
     update pglive.state set wakeup = mode;
     perform pglive.install_capture(mode = 'notify');

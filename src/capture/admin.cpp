@@ -222,8 +222,12 @@ history_result read_history(pqxx::connection_base& conn, const std::string& topi
                 "   and exists (select 1 from pglive.outbox o2 where o2.xid = t2.xid and o2.topic = $3)"
                 "   order by t2.position limit $4)"
                 " order by t.position, o.seq",
-            after, upto, topic, max_tx);
+            after, upto, topic, max_tx + 1);
         h.transactions = decode_transactions(rows);
+        if (h.transactions.size() > size_t(max_tx)) {  // more than asked: the caller cannot resume from it
+            h.transactions.resize(size_t(max_tx));
+            h.complete = false;
+        }
         w.commit();
         return h;
     });

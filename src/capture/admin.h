@@ -47,7 +47,8 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic);
 
 // The transactions touching `topic` with after < position <= upto (upto < 0: no upper bound),
 // at most max_tx, each holding only that topic's changes. complete=false when retention has
-// removed transactions after `after`.
+// removed transactions after `after`, or when more than max_tx transactions are in the range
+// (the first max_tx are returned).
 history_result read_history(pqxx::connection_base& conn, const std::string& topic, int64_t after, int64_t upto,
                             int max_tx);
 

@@ -1,4 +1,7 @@
 // attach_test.cpp — captured ops (truncate, delete, key change), hidden columns, and attach errors.
+#include <atomic>
+#include <thread>
+
 #include "capture_fixture.h"
 
 namespace pglive::test {
@@ -152,6 +155,40 @@ TEST(capture, a_detached_table_is_no_longer_captured_and_attach_detach_are_contr
     EXPECT_EQ(txs[0].changes[0].new_row, (json{{"action", "attach"}, {"topic", "public.toggled"}}));
     EXPECT_EQ(txs[1].changes[0].op, op_kind::insert);
     EXPECT_EQ(txs[2].changes[0].new_row, (json{{"action", "detach"}, {"topic", "public.toggled"}}));
+}
+
+TEST(capture, install_and_set_wakeup_are_idempotent_and_safe_to_run_concurrently) {
+    std::vector<std::thread> nodes;
+    std::atomic<int> errors{0};
+    for (int i = 0; i < 4; ++i)
+        nodes.emplace_back([&] {
+            try {
+                auto c = connect("node");
+                for (int k = 0; k < 5; ++k) {
+                    install_schema(*c);
+                    set_wakeup(*c, "notify");
+                }
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << e.what();
+                errors++;
+            }
+        });
+    for (auto& t : nodes) t.join();
+    EXPECT_EQ(errors, 0);
+
+    // An upgrade keeps the mode the database is in.
+    auto admin = connect();
+    set_wakeup(*admin, "poll");
+    install_schema(*admin);
+    EXPECT_EQ(status(*admin).at("wakeup"), "poll");
+    set_wakeup(*admin, "notify");
+    EXPECT_EQ(status(*admin).at("wakeup"), "notify");
+    try {
+        set_wakeup(*admin, "loud");
+        ADD_FAILURE() << "an unknown mode must be refused";
+    } catch (const admin_error& e) {
+        EXPECT_NE(std::string(e.what()).find("'loud'"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace

@@ -111,7 +111,9 @@ TEST(listener, concurrent_writers_and_killed_connections_lose_nothing_and_repeat
     exec(*admin, "create table churn (id int primary key, v int not null, note text)");
     exec(*admin, "insert into churn values (0, 0, 'shared counter')");
     attach(*admin, "churn");
-    recorder rec;
+    listener_options small_batches;
+    small_batches.batch_transactions = 50;  // many batches per wake-up
+    recorder rec(small_batches);
     const int writers = 4, ops_per_writer = 2500;
 
     std::atomic<int> done_writers{0};

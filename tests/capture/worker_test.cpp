@@ -145,13 +145,21 @@ TEST(db_worker, history_reads_one_topic_and_says_when_retention_cut_it) {
     worker.read_history("public.hist", mine[1].position, -1, 3, [&](history_result h) { h1.set_value(std::move(h)); });
     auto h = wait_answer(h1.get_future());
     EXPECT_EQ(h.error, "");
-    EXPECT_TRUE(h.complete);
+    EXPECT_FALSE(h.complete) << "4 transactions follow, 3 were asked for";
     ASSERT_EQ(h.transactions.size(), 3u);
     for (size_t i = 0; i < 3; ++i) {
         EXPECT_EQ(h.transactions[i].position, mine[i + 2].position);
         ASSERT_EQ(h.transactions[i].changes.size(), 1u);
         EXPECT_EQ(h.transactions[i].changes[0].topic, "public.hist");
     }
+
+    std::promise<history_result> h_all;
+    worker.read_history("public.hist", mine[1].position, mine[4].position, 3,
+                        [&](history_result h) { h_all.set_value(std::move(h)); });
+    h = wait_answer(h_all.get_future());
+    EXPECT_TRUE(h.complete);
+    ASSERT_EQ(h.transactions.size(), 3u) << "upto bounds the range";
+    EXPECT_EQ(h.transactions.back().position, mine[4].position);
 
     std::promise<std::pair<int64_t, std::string>> pruned;
     worker.prune(0, 4, [&](int64_t n, std::string e) { pruned.set_value({n, e}); });
