@@ -112,12 +112,19 @@ function schedule(view) {
 // A frame flashes at most this many cells: beyond it the eye sees nothing more, the CPU does.
 const flash_budget_per_frame = 400;
 const fade_ms = 900;
+const calm = matchMedia('(prefers-reduced-motion: reduce)');  // no flashing or fading for who asked for none
 
 const time_re = /^\d{4}-\d\d-\d\dT?\s?\d\d:\d\d:\d\d/;
 function cell_text(v) {
   if (v === null || v === undefined) return '∅';
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+// What a cell shows: floats rounded to 3 decimals and times without their date (the title keeps the whole value).
+function shown_text(v, text, cls) {
+  if (cls === 'time') return short_time(text);
+  if (typeof v === 'number' && !Number.isInteger(v)) return String(Math.round(v * 1000) / 1000);
+  return text;
 }
 function cell_class(v) {
   if (v === null || v === undefined) return 'null';
@@ -185,7 +192,7 @@ class TableView {
     this.sub = client.subscribe(this.topic, {
       ...this.sub_opts(),
       onChange: (rows, ev) => this.on_change(ev),
-      onError: (err) => this.show_error(err),
+      onError: (err) => { this.show_error(err); this.full = true; schedule(this); },  // refused: show no stale rows
       onMessage: () => {},  // shown by the notifications panel
     });
   }
@@ -196,11 +203,14 @@ class TableView {
 
   save() { store.set(`view.${this.topic}`, { filter: this.filter_text, limit: this.limit, order: this.order }); }
 
+  // A new filter, limit or order: the next snapshot replaces the rows without flashing them all,
+  // and nothing is drawn until it comes (no empty-table flicker).
   resubscribe() {
     this.show_error(null);
     this.full = true;
+    this.first = true;
+    this.changed.clear();
     this.sub.update(this.sub_opts());
-    schedule(this);
   }
 
   show_error(err) {
@@ -272,8 +282,7 @@ class TableView {
   render() {
     this.render_head();
     const rows = this.sub.rows;
-    const cols = this.columns;
-    this.flash_left = this.first ? 0 : flash_budget_per_frame;
+    this.flash_left = this.first || calm.matches ? 0 : flash_budget_per_frame;
     if (this.full) {
       for (const key of Object.keys(rows)) this.update_row(key, rows[key], null, true);
       for (const key of [...this.rows_el.keys()]) if (!(key in rows)) this.fade_out(key);
@@ -287,10 +296,10 @@ class TableView {
     }
     this.changed.clear();
     this.reorder();
+    this.align_head();
     const n = Object.keys(rows).length;
     this.count_el.textContent = `${n} row${n === 1 ? '' : 's'}${this.limit ? ` · limit ${this.limit}` : ''}` +
       (this.sub.filter.length ? ' · filtered' : '');
-    void cols;
   }
 
   update_row(key, row, colset, compare_all) {
@@ -324,7 +333,7 @@ class TableView {
       const v = row[c];
       const text = cell_text(v);
       const cls = cell_class(v);
-      const shown = cls === 'time' ? short_time(text) : text;
+      const shown = shown_text(v, text, cls);
       if (td.textContent === shown && td.className === cls) continue;
       td.textContent = shown;
       td.className = cls;
@@ -346,10 +355,21 @@ class TableView {
       r.tr.remove();
       if (this.rows_el.get(key) === r) this.rows_el.delete(key);
     };
-    if (this.first || !r.tr.isConnected) return done();
+    if (this.first || calm.matches || !r.tr.isConnected) return done();
     r.anim = r.tr.animate([{ opacity: 1 }, { opacity: 0 }], { duration: fade_ms, easing: 'ease-in', fill: 'forwards' });
     r.anim.onfinish = done;
     r.anim.oncancel = () => {};
+  }
+
+  // Numeric columns are right-aligned, their headers too (decided by the first row shown).
+  align_head() {
+    const first = this.tbody.firstElementChild;
+    if (!first || this.aligned_ === first) return;
+    this.aligned_ = first;
+    for (const th of this.thead_row.children) {
+      const td = first.querySelector(`td[data-col="${CSS.escape(th.dataset.col)}"]`);
+      th.classList.toggle('num', !!td && td.classList.contains('num'));
+    }
   }
 
   // Puts the live rows in order; rows fading out stay where they were.

@@ -1,0 +1,198 @@
+// e2e.test.mjs — the dashboard in headless chromium against the real pglive binary on a real PostgreSQL (pglive demo).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { Pglive, psql, launchBrowser, until, tableRows, artifacts_dir } from './harness.mjs';
+
+const orders_sql = "SELECT coalesce(json_agg(json_build_object('id', id::text, 'customer', customer, 'status', status, 'amount', amount::text) ORDER BY id), '[]') FROM (SELECT * FROM public.orders ORDER BY id LIMIT 100) o";
+
+// The rows a card shows, compared with the rows the database holds (first 100 by id, the page's default window).
+async function orders_match(page, db, where = 'true') {
+  const sql = orders_sql.replace('FROM public.orders', `FROM public.orders WHERE ${where}`);
+  const want = JSON.parse(await psql(db, sql));
+  const got = await tableRows(page, 'public.orders');
+  if (!got || got.length !== want.length) return false;
+  return want.every((w, i) => got[i].key === w.id && got[i].id === w.id && got[i].customer === w.customer &&
+    got[i].status === w.status && Number(got[i].amount) === Number(w.amount));
+}
+
+async function converge(page, db, what, where, timeout = 10000) {
+  let detail = '';
+  try {
+    await until(() => orders_match(page, db, where), { timeout, what });
+  } catch (e) {
+    detail = JSON.stringify({ page: await tableRows(page, 'public.orders'), db: await psql(db, orders_sql) });
+    throw new Error(`${e.message}\n${detail}`);
+  }
+}
+
+const card = (topic) => `.card[data-topic="${topic}"]`;
+
+describe('dashboard on pglive demo', () => {
+  let demo;
+  let browser;
+  let page;
+  const page_errors = [];
+
+  before(async () => {
+    demo = await Pglive.start(['demo', '--listen', '127.0.0.1:0', '--traffic', '0'], { name: 'pglive demo' });
+    assert.ok(demo.db, `pglive demo printed no "pglive: database" line:\n${demo.tail()}`);
+    browser = await launchBrowser({ colorScheme: 'dark' });
+    page = await browser.context.newPage();
+    page.on('pageerror', (e) => page_errors.push(e.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await demo?.stop();
+  });
+
+  test('the page loads and shows the snapshot of every topic', async () => {
+    await page.goto(demo.url + '/');
+    await converge(page, demo.db, 'public.orders to show the database rows');
+    const metrics = Number(await psql(demo.db, 'SELECT count(*) FROM public.metrics'));
+    await until(async () => (await tableRows(page, 'public.metrics'))?.length === metrics, { what: `${metrics} metrics rows` });
+    // Composite keys arrive as JSON array text.
+    const keys = (await tableRows(page, 'public.metrics')).map((r) => JSON.parse(r.key));
+    assert.ok(keys.every((k) => Array.isArray(k) && k.length === 2), JSON.stringify(keys));
+    await until(() => page.evaluate(() => document.querySelector('#conn').dataset.state === 'open'), { what: 'state open' });
+  });
+
+  let inserted;
+  test('an INSERT appears within a second, without a reload', async () => {
+    inserted = await psql(demo.db, "INSERT INTO public.orders (customer, amount) VALUES ('e2e-insert', 12.34) RETURNING id");
+    const committed = Date.now();
+    await page.waitForFunction((id) => !!document.querySelector(`.card[data-topic="public.orders"] tr[data-key="${id}"]:not(.removed)`),
+      inserted, { timeout: 5000, polling: 'raf' });
+    const elapsed = Date.now() - committed;
+    assert.ok(elapsed < 1000, `the inserted row took ${elapsed} ms to appear`);
+    const row = (await tableRows(page, 'public.orders')).find((r) => r.key === inserted);
+    assert.equal(row.customer, 'e2e-insert');
+    assert.equal(Number(row.amount), 12.34);
+    // The status bar counted it and measured its latency from the commit time.
+    await until(() => page.evaluate(() => document.querySelector('#latency').textContent !== '–'), { what: 'a latency figure' });
+  });
+
+  test('an UPDATE changes the cell', async () => {
+    await psql(demo.db, `UPDATE public.orders SET status = 'e2e-updated' WHERE id = ${inserted}`);
+    await page.waitForFunction((id) => document.querySelector(
+      `.card[data-topic="public.orders"] tr[data-key="${id}"] td[data-col="status"]`)?.textContent === 'e2e-updated', inserted, { timeout: 5000 });
+  });
+
+  test('a DELETE removes the row', async () => {
+    await psql(demo.db, `DELETE FROM public.orders WHERE id = ${inserted}`);
+    await page.waitForFunction((id) => !document.querySelector(`.card[data-topic="public.orders"] tr[data-key="${id}"]`),
+      inserted, { timeout: 5000 });
+    await converge(page, demo.db, 'the rows after the delete');
+  });
+
+  test('a filter typed in the box narrows the rows, and the narrowed table stays live', async () => {
+    const box = page.locator(`${card('public.orders')} .filter`);
+    await box.fill('status=eq.paid');
+    await box.press('Enter');
+    await converge(page, demo.db, 'only paid orders', "status = 'paid'");
+    const paid = Number(await psql(demo.db, "SELECT count(*) FROM public.orders WHERE status = 'paid'"));
+    const all = Number(await psql(demo.db, 'SELECT count(*) FROM public.orders'));
+    assert.ok(paid < all, `the demo data should have non-paid orders (paid ${paid} of ${all})`);
+    // A row moving into the filter appears, one moving out goes.
+    const moved = await psql(demo.db, "UPDATE public.orders SET status = 'paid' WHERE id = (SELECT min(id) FROM public.orders WHERE status <> 'paid') RETURNING id");
+    await converge(page, demo.db, `order ${moved} to enter the filter`, "status = 'paid'");
+    await psql(demo.db, `UPDATE public.orders SET status = 'open' WHERE id = ${moved}`);
+    await converge(page, demo.db, `order ${moved} to leave the filter`, "status = 'paid'");
+    // A bad filter is refused with the server's message, next to the box.
+    await box.fill('nosuchcolumn=eq.1');
+    await box.press('Enter');
+    await until(() => page.locator(`${card('public.orders')} .error`).isVisible(), { what: 'the bad_filter error' });
+    assert.match(await page.locator(`${card('public.orders')} .error`).textContent(), /bad_filter/);
+    await box.fill('');
+    await box.press('Enter');
+    await converge(page, demo.db, 'every order again');
+  });
+
+  test('a column header click sorts the rows', async () => {
+    await page.locator(`${card('public.orders')} th[data-col="amount"]`).click();
+    await page.locator(`${card('public.orders')} th[data-col="amount"]`).click();  // descending
+    await until(async () => {
+      const amounts = (await tableRows(page, 'public.orders')).map((r) => Number(r.amount));
+      return amounts.length > 2 && amounts.every((a, i) => i === 0 || amounts[i - 1] >= a);
+    }, { what: 'orders by amount descending' });
+    await page.locator(`${card('public.orders')} th[data-col="id"]`).click();
+    await converge(page, demo.db, 'orders by id again');
+  });
+
+  test('a published message appears in the notifications panel', async () => {
+    await psql(demo.db, `SELECT pglive.publish('alerts', '{"level":"high","text":"disk 91% on db-1"}')`);
+    await until(() => page.evaluate(() => [...document.querySelectorAll('#notes li')].some((li) => li.textContent.includes('disk 91% on db-1'))),
+      { what: 'the message in the notifications panel' });
+  });
+
+  test('where a WebSocket cannot be opened the page falls back to SSE and stays live', async () => {
+    const p = await browser.context.newPage();
+    p.on('pageerror', (e) => page_errors.push(e.message));
+    await p.addInitScript(() => {
+      window.WebSocket = class { constructor() { throw new Error('WebSocket blocked by the test'); } };
+    });
+    await p.goto(demo.url + '/');
+    await converge(p, demo.db, 'the snapshot over SSE');
+    assert.equal(await p.evaluate(() => window.pglive.transport), 'sse');
+    const id = await psql(demo.db, "INSERT INTO public.orders (customer, amount) VALUES ('e2e-sse', 1) RETURNING id");
+    await converge(p, demo.db, `order ${id} over SSE`);
+    await psql(demo.db, `DELETE FROM public.orders WHERE id = ${id}`);
+    await converge(p, demo.db, `order ${id} gone over SSE`);
+    await p.close();
+  });
+
+  test('pglive killed and restarted: the page reconnects and converges to the table', async () => {
+    const args = (listen) => ['serve', '--db', demo.db, '--listen', listen, '--anonymous-topics', '*'];
+    let serve = await Pglive.start(args('127.0.0.1:0'), { name: 'pglive serve' });
+    const port = serve.port;
+    const p = await browser.context.newPage();
+    p.on('pageerror', (e) => page_errors.push(e.message));
+    try {
+      await p.goto(serve.url + '/');
+      await converge(p, demo.db, 'the snapshot from pglive serve');
+      await serve.kill();
+      await until(() => p.evaluate(() => document.querySelector('#conn').dataset.state === 'reconnecting'),
+        { what: 'the page to show it is reconnecting' });
+      // Changes while pglive is down: the page must catch up on all of them.
+      await psql(demo.db, `
+        INSERT INTO public.orders (customer, amount) VALUES ('while-down-1', 5), ('while-down-2', 6);
+        UPDATE public.orders SET status = 'shipped' WHERE id = (SELECT min(id) FROM public.orders);
+        DELETE FROM public.orders WHERE id = (SELECT max(id) FROM public.orders WHERE customer NOT LIKE 'while-down%');`);
+      // The same port again (the page knows only that address); a port still held by the
+      // dying process is retried until the deadline.
+      serve = await until(async () => Pglive.start(args(`127.0.0.1:${port}`), { name: 'pglive serve (restarted)' }),
+        { timeout: 30000, interval: 250, what: `pglive serve to listen on port ${port} again` });
+      await converge(p, demo.db, 'the page to converge after the restart', 'true', 30000);
+      await until(() => p.evaluate(() => document.querySelector('#conn').dataset.state === 'open'), { what: 'state open again' });
+      // Still live after the restart.
+      const id = await psql(demo.db, "INSERT INTO public.orders (customer, amount) VALUES ('after-restart', 7) RETURNING id");
+      await converge(p, demo.db, `order ${id} after the restart`);
+    } finally {
+      await p.close();
+      await serve.stop();
+    }
+  });
+
+  test('screenshot of the dashboard (artifacts/dashboard.png)', async () => {
+    const p = await browser.context.newPage();
+    await p.goto(demo.admin_url ?? demo.url + '/');
+    await converge(p, demo.db, 'the rows before the screenshot');
+    // Some movement, so flashes and the status bar show what they are for.
+    await psql(demo.db, "INSERT INTO public.orders (customer, amount) VALUES ('wayne', 321.5)");
+    await psql(demo.db, "UPDATE public.metrics SET value = 97.5 WHERE host = 'db-1' AND name = 'cpu'");
+    await psql(demo.db, `SELECT pglive.publish('alerts', '{"level":"warn","text":"db-1 cpu above 95%"}')`);
+    await converge(p, demo.db, 'the last changes before the screenshot');
+    fs.mkdirSync(artifacts_dir, { recursive: true });
+    const file = path.join(artifacts_dir, 'dashboard.png');
+    await p.screenshot({ path: file, fullPage: true });
+    assert.ok(fs.statSync(file).size > 10000, 'the screenshot is suspiciously small');
+    await p.close();
+  });
+
+  test('no script error on any page', () => {
+    assert.deepEqual(page_errors, []);
+  });
+});
