@@ -207,6 +207,8 @@ begin
         end if;
     end loop;
 
+    -- Forget tables dropped while attached (their triggers went with them).
+    delete from pglive.tables t where not exists (select 1 from pg_class r where r.oid = t.relid);
     insert into pglive.tables (relid, topic, key, columns, exclude)
     values (tbl, topic_name, k, columns, exclude)
     on conflict (relid) do update set topic = excluded.topic, key = excluded.key,

@@ -27,11 +27,20 @@ auto translated(const std::string& doing, F&& f) -> decltype(f()) {
         return f();
     } catch (const pqxx::sql_error& e) {
         std::string msg = first_line(e.what());
-        const std::string& state = e.sqlstate();
-        if (state == "42501")
-            throw admin_error(doing + ": " + msg +
-                              " (attach/detach need ownership of the table, or its TRIGGER privilege, and the "
-                              "rights to create and write schema pglive; install needs CREATE on the database)");
+        // libpqxx 6.4 leaves sqlstate() empty on insufficient_privilege: test the type too.
+        if (e.sqlstate() == "42501" || dynamic_cast<const pqxx::insufficient_privilege*>(&e)) {
+            std::string need;
+            if (msg.find("schema pglive") != std::string::npos || msg.find("pglive.") != std::string::npos)
+                need = "the role needs USAGE on schema pglive and INSERT/UPDATE/DELETE/SELECT on its tables and "
+                       "sequences (or be the owner of schema pglive)";
+            else if (msg.find("for table") != std::string::npos || msg.find("must be owner") != std::string::npos)
+                need = "creating capture triggers needs ownership of the table or its TRIGGER privilege";
+            else if (msg.find("database") != std::string::npos)
+                need = "installing the schema needs CREATE on the database";
+            else
+                need = "check the role's privileges";
+            throw admin_error(doing + ": " + msg + " (" + need + ")");
+        }
         if (msg.rfind(doing, 0) == 0 || msg.rfind("attach", 0) == 0 || msg.rfind("detach", 0) == 0 ||
             msg.rfind("publish", 0) == 0 || msg.rfind("wakeup", 0) == 0)
             throw admin_error(msg);
@@ -71,10 +80,14 @@ void install_schema(pqxx::connection_base& conn) {
 
 bool schema_installed(pqxx::connection_base& conn) {
     return translated("check schema", [&] {
+        // The catalogs, not to_regclass: a role without USAGE on pglive still gets an answer.
         pqxx::nontransaction n(conn);
-        return n.exec("select to_regclass('pglive.outbox') is not null and to_regclass('pglive.state') is not null "
-                      "and to_regprocedure('pglive.sequence()') is not null")[0][0]
-            .as<bool>();
+        return n.exec("select count(*) = 3 from pg_class c join pg_namespace s on s.oid = c.relnamespace "
+                      "where s.nspname = 'pglive' and c.relname in ('outbox', 'tx', 'state')")[0][0]
+                   .as<bool>() &&
+               n.exec("select exists (select 1 from pg_proc p join pg_namespace s on s.oid = p.pronamespace "
+                      "where s.nspname = 'pglive' and p.proname = 'sequence')")[0][0]
+                   .as<bool>();
     });
 }
 
@@ -113,7 +126,7 @@ std::vector<topic_info> list_topics(pqxx::connection_base& conn) {
         pqxx::nontransaction n(conn);
         std::vector<topic_info> out;
         for (const auto& r : n.exec("select topic, to_jsonb(key)::text, to_jsonb(pglive.exposed_columns(relid))::text "
-                                    "from pglive.tables order by topic")) {
+                                    "from pglive.tables where exists (select 1 from pg_class r where r.oid = relid) order by topic")) {
             topic_info t;
             t.topic = r[0].c_str();
             t.key = strings_of(r[1]);

@@ -108,6 +108,13 @@ void listener::run() {
                       << " in " << backoff_ms << " ms\n";
             wait(-1, backoff_ms);
             backoff_ms = std::min(backoff_ms * 2, 5000);
+        } catch (...) {
+            // Only a callback can throw a non-std exception; keep the thread alive regardless.
+            link_up_ = false;
+            std::cerr << "pglive: listener: unknown exception from a callback; reconnecting\n";
+            was_up = false;
+            wait(-1, backoff_ms);
+            backoff_ms = std::min(backoff_ms * 2, 5000);
         }
     }
 }

@@ -140,6 +140,21 @@ TEST(capture, attach_errors_say_what_is_wrong) {
     }
 }
 
+TEST(capture, attach_without_the_rights_names_what_is_missing) {
+    auto admin = connect();
+    exec(*admin, "create role pleb login; create table guarded (id int primary key)");
+    auto pleb = open_connection(pg().conninfo() + "?user=pleb", "test");
+    std::string e = attach_error(*pleb, "guarded");
+    EXPECT_NE(e.find("permission denied"), std::string::npos) << e;
+    EXPECT_NE(e.find("USAGE on schema pglive"), std::string::npos) << e;
+    // Even with rights on pglive's schema, the table's owner is needed for its triggers.
+    exec(*admin, "grant usage, create on schema pglive to pleb; grant all on all tables in schema pglive to pleb; "
+                 "grant all on all sequences in schema pglive to pleb");
+    e = attach_error(*pleb, "guarded");
+    EXPECT_NE(e.find("guarded"), std::string::npos) << e;
+    EXPECT_NE(e.find("TRIGGER privilege"), std::string::npos) << e;
+}
+
 TEST(capture, a_detached_table_is_no_longer_captured_and_attach_detach_are_control_rows) {
     auto admin = connect();
     exec(*admin, "create table toggled (id int primary key)");
