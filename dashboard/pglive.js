@@ -664,7 +664,12 @@ export class Client {
         }
         return this.sse_lost_(`the event stream of ${sub.topic} was refused or lost`, opened);
       }
-      // CONNECTING: the browser reconnects by itself and resumes with Last-Event-ID.
+      if (!opened) {
+        // Never opened (server down): back off and start again from WebSocket, rather than
+        // leave every tab on the fallback for good after one outage.
+        return this.sse_lost_(`the event stream of ${sub.topic} could not be opened`, false);
+      }
+      // CONNECTING after it was open: the browser reconnects by itself and resumes with Last-Event-ID.
       this.lastError = { code: 'disconnected', message: `the event stream of ${sub.topic} dropped; resuming` };
       this.set_state_('reconnecting');
     };

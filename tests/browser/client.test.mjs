@@ -243,6 +243,23 @@ describe('SSE fallback', () => {
     c.close();
   });
 
+  test('with the server down, neither transport opens: back off, and try WebSocket first again', () => {
+    const c = make({ backoff_initial_ms: 100 });
+    c.subscribe('public.orders');
+    ScriptedSocket.last().fail();
+    const es = ScriptedEventSource.all[0];
+    es.readyState = 0;  // the browser would retry by itself: we do not let the tab settle on SSE
+    es.onerror({});
+    assert.equal(es.readyState, 2, 'the stream that never opened is closed');
+    assert.equal(c.state, 'connecting', 'never open yet: still connecting, not reconnecting');
+    mock.timers.tick(100);
+    assert.equal(ScriptedSocket.all.length, 2);
+    ScriptedSocket.last().accept();
+    assert.equal(c.transport, 'ws');
+    assert.equal(c.state, 'open');
+    c.close();
+  });
+
   test('a stream the browser gives up on makes the client back off and start again from WebSocket', () => {
     ScriptedSocket.refuse = true;
     const c = make({ backoff_initial_ms: 100 });
