@@ -128,6 +128,40 @@ describe('dashboard on pglive demo', () => {
       { what: 'the message in the notifications panel' });
   });
 
+  test('the admin view shows the attached tables and lag, and attaches and detaches a table', async () => {
+    assert.ok(demo.admin_url, `pglive demo printed no "pglive: admin view" line:\n${demo.tail()}`);
+    const p = await browser.context.newPage();
+    p.on('pageerror', (e) => page_errors.push(e.message));
+    try {
+      await p.goto(demo.admin_url);
+      assert.ok(!new URL(p.url()).searchParams.has('token'), 'the token stays out of the address bar');
+      await p.locator('#admin').waitFor({ state: 'visible', timeout: 10000 });
+      await p.locator('#adm-tables tr[data-topic="public.orders"]').waitFor({ timeout: 10000 });
+      await until(async () => /^\d+(\.\d+)? s$/.test(await p.locator('#adm-lag').textContent()), { what: 'the capture lag' });
+      await until(async () => /^\d+$/.test(await p.locator('#adm-outbox').textContent()), { what: 'the outbox size' });
+
+      await psql(demo.db, "CREATE TABLE public.e2e_items (id int PRIMARY KEY, name text); INSERT INTO public.e2e_items VALUES (1, 'one')");
+      await p.fill('#attach-table', 'public.e2e_items');
+      await p.click('#attach-form button[type=submit]');
+      await until(async () => (await p.locator('#adm-msg').textContent()) === 'attached public.e2e_items',
+        { what: 'the attach to succeed', timeout: 10000 });
+      // A new topic shows up on its own, with its rows, and stays live.
+      await p.locator(`${card('public.e2e_items')} tr[data-key="1"]`).waitFor({ timeout: 10000 });
+      await psql(demo.db, "INSERT INTO public.e2e_items VALUES (2, 'two')");
+      await p.locator(`${card('public.e2e_items')} tr[data-key="2"]`).waitFor({ timeout: 5000 });
+
+      const detach = p.locator('#adm-tables tr[data-topic="public.e2e_items"] button');
+      await detach.click();
+      assert.equal(await detach.textContent(), 'Confirm detach');
+      await detach.click();
+      await until(async () => (await p.locator('#adm-msg').textContent()) === 'detached public.e2e_items', { what: 'the detach' });
+      await p.locator(card('public.e2e_items')).waitFor({ state: 'detached', timeout: 10000 });
+      assert.equal(await p.locator('#topic-list input[data-topic="public.e2e_items"]').count(), 0);
+    } finally {
+      await p.close();
+    }
+  });
+
   test('where a WebSocket cannot be opened the page falls back to SSE and stays live', async () => {
     const p = await browser.context.newPage();
     p.on('pageerror', (e) => page_errors.push(e.message));
