@@ -80,9 +80,11 @@ declare
     t text;
     hidden text[];
 begin
-    select c.topic into t from pglive.tables c where c.relid = TG_RELID;
+    select c.topic, case when c.columns is null and c.exclude is null then '{}'::text[]
+                         else pglive.hidden_columns(TG_RELID) end
+      into t, hidden
+      from pglive.tables c where c.relid = TG_RELID;
     if t is null then return null; end if;
-    hidden := pglive.hidden_columns(TG_RELID);
 $h$;
 begin
     execute format($f$create or replace function pglive.capture_insert() returns trigger language plpgsql as $fn$%s
@@ -285,7 +287,9 @@ begin
           group by o.xid) q
     order by q.last_seq;
     get diagnostics n = row_count;
-    if new_w > w then
+    -- Only when this run wrote anyway: an idle run then stays read-only (no xid, no WAL flush).
+    -- Updating it every run would itself advance xmin and make every run write.
+    if n > 0 and new_w > w then
         update pglive.state set watermark = new_w;
     end if;
     return n;

@@ -73,6 +73,7 @@ void require_table(pqxx::transaction_base& w, const std::string& table, const st
 void install_schema(pqxx::connection_base& conn) {
     translated("install", [&] {
         pqxx::work w(conn);
+        w.exec("set local client_min_messages = warning");  // no "already exists, skipping" on upgrades
         w.exec(schema_sql);
         w.commit();
     });

@@ -109,10 +109,10 @@ std::vector<transaction> decode_transactions(const pqxx::result& rows) {
 }
 
 int64_t run_sequencer(pqxx::connection_base& conn) {
-    pqxx::work w(conn);  // READ COMMITTED: each statement of sequence() sees the latest commits
-    auto r = w.exec("select pglive.sequence()");
-    w.commit();
-    return r[0][0].as<int64_t>();
+    // One autocommit statement (one round trip): its own READ COMMITTED transaction, so each
+    // statement inside sequence() sees the latest commits.
+    pqxx::nontransaction n(conn);
+    return n.exec("select pglive.sequence()")[0][0].as<int64_t>();
 }
 
 void prepare_outbox_reads(pqxx::connection_base& conn) {
