@@ -10,6 +10,8 @@ namespace pglive {
 
 // Connects with application_name "pglive-<role>" ("pglive" for role ""), whatever the
 // conninfo form (URI or key=value; the name given here wins over one in the conninfo).
+// Unless the conninfo sets them: connect_timeout=10, TCP keepalives (30 s idle, 3 x 10 s) and
+// tcp_user_timeout=60000, so a vanished host is an error within about a minute.
 // Throws pqxx::broken_connection when the database cannot be reached.
 std::unique_ptr<pqxx::connection> open_connection(const std::string& conninfo, const std::string& role);
 
