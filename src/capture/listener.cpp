@@ -147,6 +147,15 @@ void listener::serve(pqxx::connection& c, bool& was_up) {
         position_ = n.exec("select coalesce(max(position), 0) from pglive.tx")[0][0].as<int64_t>();
         position_known_ = true;
     }
+    {
+        // Retention ran past what this listener delivered (it was away longer than the
+        // retention): those transactions are gone, so say so loudly.
+        pqxx::nontransaction n(*conn);
+        int64_t pruned = n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
+        if (pruned > position_)
+            std::cerr << "pglive: listener: retention removed positions " << position_ + 1 << ".." << pruned
+                      << " before they were delivered; subscribers of the topics they touched need fresh snapshots\n";
+    }
     link_up_ = true;
     was_up = true;
     if (cb_.on_link) cb_.on_link(true, "connected to " + describe_conninfo(*conn));

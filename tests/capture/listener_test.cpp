@@ -202,6 +202,39 @@ TEST(listener, concurrent_writers_and_killed_connections_lose_nothing_and_repeat
     EXPECT_TRUE(state == table) << "the state rebuilt from deliveries differs from the table";
 }
 
+// Two pglive nodes on one database: both sequence, and both deliver the same transactions
+// at the same positions.
+TEST(listener, two_nodes_deliver_identical_streams) {
+    auto admin = connect();
+    exec(*admin, "create table two_nodes (id int primary key, v int)");
+    attach(*admin, "two_nodes");
+    recorder node_a, node_b;
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 3; ++w)
+        writers.emplace_back([w] {
+            auto c = connect("writer");
+            for (int i = 0; i < 300; ++i) {
+                pqxx::work t(*c);
+                t.exec("insert into two_nodes values (" + std::to_string(w * 100000 + i) + ", " + std::to_string(i) +
+                       ")");
+                if (i % 3 == 0) t.exec("update two_nodes set v = v + 1 where id = " + std::to_string(w * 100000));
+                t.commit();
+            }
+        });
+    for (auto& t : writers) t.join();
+    ASSERT_TRUE(node_a.caught_up());
+    ASSERT_TRUE(node_b.caught_up());
+    auto a = node_a.of("public.two_nodes"), b = node_b.of("public.two_nodes");
+    ASSERT_EQ(a.size(), 900u);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        ASSERT_EQ(a[i].position, b[i].position) << "at " << i;
+        ASSERT_EQ(a[i].xid, b[i].xid) << "at " << i;
+        ASSERT_EQ(a[i].ts, b[i].ts);
+        ASSERT_EQ(a[i].changes.size(), b[i].changes.size());
+    }
+}
+
 TEST(listener, large_rows_arrive_whole) {
     auto admin = connect();
     exec(*admin, "create table big_rows (id int primary key, body text)");
