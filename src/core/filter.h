@@ -49,6 +49,7 @@ private:
 struct order_term {
     std::string column;
     bool desc = false;
+    bool nulls_first = false;  // default: first for desc, last for asc
 };
 
 class row_order {

@@ -1,0 +1,43 @@
+// key.cpp — row keys as text and RFC 6901 escaping.
+#include "core/key.h"
+
+#include <stdexcept>
+
+namespace pglive {
+
+namespace {
+std::string scalar_text(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump();
+}
+}  // namespace
+
+std::string row_key(const json& row, const std::vector<std::string>& key_cols) {
+    if (!row.is_object()) throw std::invalid_argument("row is not a JSON object: " + row.dump().substr(0, 80));
+    if (key_cols.size() == 1) {
+        auto it = row.find(key_cols[0]);
+        if (it == row.end()) throw std::invalid_argument("row has no key column '" + key_cols[0] + "'");
+        return scalar_text(*it);
+    }
+    json parts = json::array();
+    for (auto& col : key_cols) {
+        auto it = row.find(col);
+        if (it == row.end()) throw std::invalid_argument("row has no key column '" + col + "'");
+        parts.push_back(*it);
+    }
+    return parts.dump();
+}
+
+std::string pointer_escape(const std::string& token) {
+    if (token.find_first_of("~/") == std::string::npos) return token;
+    std::string out;
+    out.reserve(token.size() + 4);
+    for (char c : token) {
+        if (c == '~') out += "~0";
+        else if (c == '/') out += "~1";
+        else out += c;
+    }
+    return out;
+}
+
+}  // namespace pglive

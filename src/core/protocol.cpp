@@ -1,0 +1,139 @@
+// protocol.cpp — client requests parsed and validated; server messages built (PROTOCOL §4).
+#include "core/protocol.h"
+
+namespace pglive {
+
+namespace {
+
+std::string ref_of(const json& j) {
+    auto it = j.find("ref");
+    if (it == j.end() || it->is_null()) return "";
+    if (it->is_string()) return it->get<std::string>();
+    if (it->is_number_integer() || it->is_number_unsigned()) return it->dump();
+    return "";
+}
+
+[[noreturn]] void bad(const std::string& message, const std::string& ref) {
+    throw protocol_error(error_code::bad_request, message, ref);
+}
+
+std::string required_string(const json& j, const char* field, const std::string& ref) {
+    auto it = j.find(field);
+    if (it == j.end() || it->is_null()) bad(std::string("missing field '") + field + "'", ref);
+    if (!it->is_string()) bad(std::string("'") + field + "' must be a string", ref);
+    std::string s = it->get<std::string>();
+    if (s.empty()) bad(std::string("'") + field + "' must not be empty", ref);
+    return s;
+}
+
+std::string optional_string(const json& j, const char* field, const std::string& ref) {
+    auto it = j.find(field);
+    if (it == j.end() || it->is_null()) return "";
+    if (!it->is_string()) bad(std::string("'") + field + "' must be a string", ref);
+    return it->get<std::string>();
+}
+
+subscribe_request parse_subscribe(const json& j, const std::string& ref) {
+    subscribe_request r;
+    r.ref = ref;
+    r.topic = required_string(j, "topic", ref);
+    r.sub = optional_string(j, "sub", ref);
+    if (r.sub.empty()) r.sub = r.topic;
+    if (auto f = j.find("filter"); f != j.end() && !f->is_null()) {
+        if (f->is_string()) {
+            r.filter.push_back(f->get<std::string>());
+        } else if (f->is_array()) {
+            for (auto& e : *f) {
+                if (!e.is_string()) bad("'filter' must be an array of strings like \"status=eq.open\"", ref);
+                r.filter.push_back(e.get<std::string>());
+            }
+        } else {
+            bad("'filter' must be an array of strings like \"status=eq.open\"", ref);
+        }
+    }
+    if (auto l = j.find("limit"); l != j.end() && !l->is_null()) {
+        if (!l->is_number_integer() && !l->is_number_unsigned()) bad("'limit' must be a positive integer", ref);
+        int64_t n = l->get<int64_t>();
+        if (n <= 0 || n > 100000) bad("'limit' must be a positive integer no larger than 100000", ref);
+        r.limit = n;
+    }
+    r.order = optional_string(j, "order", ref);
+    if (auto s = j.find("since"); s != j.end() && !s->is_null()) {
+        int64_t v = -1;
+        if (s->is_number_unsigned() || s->is_number_integer()) {
+            v = s->get<int64_t>();
+        } else if (s->is_string()) {
+            const std::string& t = s->get_ref<const std::string&>();
+            if (!t.empty() && t.size() <= 19 && t.find_first_not_of("0123456789") == std::string::npos) v = std::stoll(t);
+        }
+        if (v < 0) bad("'since' must be a position: a non-negative integer or its decimal string", ref);
+        r.since = v;
+    }
+    return r;
+}
+
+json with_ref(json j, const std::string& ref) {
+    if (!ref.empty()) j["ref"] = ref;
+    return j;
+}
+
+}  // namespace
+
+client_request parse_client_request(std::string_view text) {
+    json j = json::parse(text.begin(), text.end(), nullptr, false);
+    if (j.is_discarded()) bad("not JSON", "");
+    if (!j.is_object()) bad("expected a JSON object", "");
+    std::string ref = ref_of(j);
+    auto op = j.find("op");
+    if (op == j.end()) bad("missing field 'op'", ref);
+    if (!op->is_string()) bad("'op' must be a string", ref);
+    const std::string& name = op->get_ref<const std::string&>();
+    if (name == "subscribe") return parse_subscribe(j, ref);
+    if (name == "unsubscribe") {
+        unsubscribe_request r{ref, optional_string(j, "sub", ref)};
+        if (r.sub.empty()) r.sub = optional_string(j, "topic", ref);
+        if (r.sub.empty()) bad("missing field 'sub'", ref);
+        return r;
+    }
+    if (name == "auth") return auth_request{ref, required_string(j, "token", ref)};
+    if (name == "ping") return ping_request{ref};
+    bad("unknown op '" + name + "' (expected subscribe, unsubscribe, auth or ping)", ref);
+}
+
+std::string subscribed_message(const std::string& ref, const std::string& sub, const std::string& topic,
+                               const std::vector<std::string>& key, const std::vector<std::string>& columns) {
+    json j = {{"type", "subscribed"}};
+    if (!ref.empty()) j["ref"] = ref;
+    j["sub"] = sub;
+    j["topic"] = topic;
+    j["key"] = key;
+    j["columns"] = columns;
+    return j.dump();
+}
+
+std::string snapshot_message(const std::string& sub, const std::string& topic, int64_t pos, const json& rows) {
+    return json{{"type", "snapshot"}, {"sub", sub}, {"topic", topic}, {"pos", std::to_string(pos)}, {"rows", rows}}.dump();
+}
+
+std::string patch_message(const std::string& sub, const std::string& topic, int64_t pos, const std::string& ts,
+                          const json& ops) {
+    return json{{"type", "patch"}, {"sub", sub},  {"topic", topic},
+                {"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}}
+        .dump();
+}
+
+std::string message_message(const std::string& topic, const json& data) {
+    return json{{"type", "message"}, {"topic", topic}, {"data", data}}.dump();
+}
+
+std::string unsubscribed_message(const std::string& ref, const std::string& sub) {
+    return with_ref(json{{"type", "unsubscribed"}, {"sub", sub}}, ref).dump();
+}
+
+std::string pong_message(const std::string& ref) { return with_ref(json{{"type", "pong"}}, ref).dump(); }
+
+std::string error_message(const std::string& ref, const std::string& code, const std::string& message) {
+    return with_ref(json{{"type", "error"}, {"code", code}, {"message", message}}, ref).dump();
+}
+
+}  // namespace pglive
