@@ -109,12 +109,11 @@ void listener::run() {
             wait(-1, backoff_ms);
             backoff_ms = std::min(backoff_ms * 2, 5000);
         } catch (...) {
-            // Only a callback can throw a non-std exception; keep the thread alive regardless.
+            // Only a callback can throw a non-std exception; the thread must live on regardless.
+            std::cerr << "pglive: listener: a callback threw a non-standard exception; reconnecting\n";
             link_up_ = false;
-            std::cerr << "pglive: listener: unknown exception from a callback; reconnecting\n";
             was_up = false;
             wait(-1, backoff_ms);
-            backoff_ms = std::min(backoff_ms * 2, 5000);
         }
     }
 }
@@ -131,26 +130,25 @@ void listener::serve_connection(bool& was_up) {
     }
 }
 
-void listener::serve(pqxx::connection& c, bool& was_up) {
-    auto* conn = &c;
+void listener::serve(pqxx::connection& conn, bool& was_up) {
     {
         // A delivered position must survive a crash of the database: the sequencer commits durably.
-        pqxx::nontransaction n(*conn);
+        pqxx::nontransaction n(conn);
         n.exec("set synchronous_commit = on");
     }
     std::unique_ptr<wake_receiver> receiver;
-    if (opts_.wakeup == "notify") receiver = std::make_unique<wake_receiver>(*conn);
-    prepare_outbox_reads(*conn);
+    if (opts_.wakeup == "notify") receiver = std::make_unique<wake_receiver>(conn);
+    prepare_outbox_reads(conn);
     if (!position_known_) {
-        run_sequencer(*conn);
-        pqxx::nontransaction n(*conn);
+        run_sequencer(conn);
+        pqxx::nontransaction n(conn);
         position_ = n.exec("select coalesce(max(position), 0) from pglive.tx")[0][0].as<int64_t>();
         position_known_ = true;
     }
     {
         // Retention ran past what this listener delivered (it was away longer than the
         // retention): those transactions are gone, so say so loudly.
-        pqxx::nontransaction n(*conn);
+        pqxx::nontransaction n(conn);
         int64_t pruned = n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
         if (pruned > position_)
             std::cerr << "pglive: listener: retention removed positions " << position_ + 1 << ".." << pruned
@@ -158,13 +156,13 @@ void listener::serve(pqxx::connection& c, bool& was_up) {
     }
     link_up_ = true;
     was_up = true;
-    if (cb_.on_link) cb_.on_link(true, "connected to " + describe_conninfo(*conn));
+    if (cb_.on_link) cb_.on_link(true, "connected to " + describe_conninfo(conn));
 
     const int interval = opts_.wakeup == "notify" ? opts_.safety_interval_ms : opts_.poll_interval_ms;
     while (!stopping_) {
-        run_sequencer(*conn);
+        run_sequencer(conn);
         for (;;) {
-            auto batch = read_batch(*conn, position_, opts_.batch_transactions);
+            auto batch = read_batch(conn, position_, opts_.batch_transactions);
             if (batch.empty()) break;
             int64_t last = batch.back().position;
             if (cb_.on_transactions) cb_.on_transactions(std::move(batch));
@@ -173,8 +171,8 @@ void listener::serve(pqxx::connection& c, bool& was_up) {
         }
         // Notifications that arrived during the reads are already in libpq's buffer, where
         // poll() on the socket would not see them.
-        if (receiver && conn->get_notifs() > 0) continue;
-        if (wait(conn->sock(), interval)) conn->get_notifs();  // throws when the server closed the link
+        if (receiver && conn.get_notifs() > 0) continue;
+        if (wait(conn.sock(), interval)) conn.get_notifs();  // throws when the server closed the link
     }
 }
 
