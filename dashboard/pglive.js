@@ -271,9 +271,10 @@ export class Subscription {
 
   // The rows as an array, in the subscription's order (default: by key).
   list() {
-    const rows = Object.values(this.rows);
-    const cmp = rowComparator(this.order || (this.key ?? []).map((k) => `${k}.asc`).join(','));
-    return cmp ? rows.sort(cmp) : rows;
+    const order = this.order || (this.key ?? []).map((k) => `${k}.asc`).join(',');
+    if (order) return Object.values(this.rows).sort(rowComparator(order));
+    // No order and no key known (SSE has no `subscribed` reply): by row key, numbers numerically.
+    return Object.keys(this.rows).sort((a, b) => compareValues(a, b)).map((k) => this.rows[k]);
   }
 
   get size() { return Object.keys(this.rows).length; }

@@ -234,6 +234,9 @@ describe('SSE fallback', () => {
     es.push('snapshot', { type: 'snapshot', sub: 'public.orders', pos: '3', rows: { '1': { id: 1, amount: 9 } } }, '3');
     es.push('patch', { type: 'patch', sub: 'public.orders', pos: '4', patch: [{ op: 'replace', path: '/1/amount', value: 8 }] }, '4');
     assert.deepEqual(sub.rows, { '1': { id: 1, amount: 8 } });
+    // SSE has no `subscribed` (no key known): list() orders by row key, numbers numerically.
+    es.push('patch', { type: 'patch', pos: '5', patch: [{ op: 'add', path: '/10', value: { id: 10 } }, { op: 'add', path: '/9', value: { id: 9 } }] }, '5');
+    assert.deepEqual(sub.list().map((r) => r.id), [1, 9, 10]);
     // The browser's own reconnect (readyState CONNECTING) resumes with Last-Event-ID: we only show it.
     es.readyState = 0;
     es.onerror({});
