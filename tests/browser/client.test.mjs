@@ -234,15 +234,23 @@ describe('SSE fallback', () => {
     es.push('snapshot', { type: 'snapshot', sub: 'public.orders', pos: '3', rows: { '1': { id: 1, amount: 9 } } }, '3');
     es.push('patch', { type: 'patch', sub: 'public.orders', pos: '4', patch: [{ op: 'replace', path: '/1/amount', value: 8 }] }, '4');
     assert.deepEqual(sub.rows, { '1': { id: 1, amount: 8 } });
-    // SSE has no `subscribed` (no key known): list() orders by row key, numbers numerically.
-    es.push('patch', { type: 'patch', pos: '5', patch: [{ op: 'add', path: '/10', value: { id: 10 } }, { op: 'add', path: '/9', value: { id: 9 } }] }, '5');
-    assert.deepEqual(sub.list().map((r) => r.id), [1, 9, 10]);
     // The browser's own reconnect (readyState CONNECTING) resumes with Last-Event-ID: we only show it.
     es.readyState = 0;
     es.onerror({});
     assert.equal(c.state, 'reconnecting');
     es.accept();
     assert.equal(c.state, 'open');
+    c.close();
+  });
+
+  test('SSE sends no `subscribed` (no key known): list() orders by row key, numbers numerically', () => {
+    ScriptedSocket.refuse = true;
+    const c = make();
+    const sub = c.subscribe('public.orders');
+    const es = ScriptedEventSource.all[0];
+    es.accept();
+    es.push('snapshot', { type: 'snapshot', pos: '1', rows: { '10': { id: 10 }, '9': { id: 9 }, '100': { id: 100 } } }, '1');
+    assert.deepEqual(sub.list().map((r) => r.id), [9, 10, 100]);
     c.close();
   });
 
