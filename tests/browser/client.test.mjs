@@ -249,8 +249,8 @@ describe('SSE fallback', () => {
     const sub = c.subscribe('public.orders');
     const es = ScriptedEventSource.all[0];
     es.accept();
-    es.push('snapshot', { type: 'snapshot', pos: '1', rows: { '10': { id: 10 }, '9': { id: 9 }, '100': { id: 100 } } }, '1');
-    assert.deepEqual(sub.list().map((r) => r.id), [9, 10, 100]);
+    es.push('snapshot', { type: 'snapshot', pos: '1', rows: { '3': { id: 3 }, '-5': { id: -5 }, '1.5': { id: 1.5 } } }, '1');
+    assert.deepEqual(sub.list().map((r) => r.id), [-5, 1.5, 3]);
     c.close();
   });
 
