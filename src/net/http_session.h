@@ -1,0 +1,39 @@
+// http_session.h — one HTTP connection: serves requests, or hands its socket to WebSocket/SSE.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+
+#include "net/http_util.h"
+
+namespace pglive {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+    http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<net_context> ctx);
+    void run();
+
+private:
+    void do_read();
+    void on_read(boost::beast::error_code ec, size_t n);
+    void route();
+    void send(http_response res);
+    // Answers later, from any thread: hops back to this connection's strand.
+    std::function<void(http_response)> later();
+    void serve_file(const std::string& path);
+    void serve_poll(const target& t, const access& who);
+    void serve_publish(const access& who);
+    void serve_admin(const std::string& what, const access& who);
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    std::shared_ptr<net_context> ctx_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http_request req_;
+    std::unique_ptr<boost::asio::steady_timer> poll_timer_;
+};
+
+}  // namespace pglive

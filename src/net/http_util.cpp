@@ -1,0 +1,109 @@
+// http_util.cpp — target parsing, token and origin checks, JSON responses.
+#include "net/http_util.h"
+
+#include <ctime>
+
+namespace pglive {
+
+namespace {
+
+int hex(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string decode(const std::string& s, bool plus_is_space) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            out += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+            i += 2;
+        } else if (s[i] == '+' && plus_is_space) {
+            out += ' ';
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string target::one(const std::string& key) const {
+    auto it = query.find(key);
+    return it == query.end() ? "" : it->second;
+}
+
+std::vector<std::string> target::all(const std::string& key) const {
+    std::vector<std::string> out;
+    auto range = query.equal_range(key);
+    for (auto it = range.first; it != range.second; ++it) out.push_back(it->second);
+    return out;
+}
+
+target parse_target(const std::string& raw) {
+    target t;
+    auto q = raw.find('?');
+    t.path = decode(raw.substr(0, q), false);
+    if (q == std::string::npos) return t;
+    std::string rest = raw.substr(q + 1);
+    size_t at = 0;
+    while (at <= rest.size()) {
+        size_t amp = rest.find('&', at);
+        if (amp == std::string::npos) amp = rest.size();
+        std::string pair = rest.substr(at, amp - at);
+        if (!pair.empty()) {
+            auto eq = pair.find('=');
+            if (eq == std::string::npos) t.query.emplace(decode(pair, true), "");
+            else t.query.emplace(decode(pair.substr(0, eq), true), decode(pair.substr(eq + 1), true));
+        }
+        at = amp + 1;
+    }
+    return t;
+}
+
+access resolve_access(const net_context& ctx, const http_request& req, const target& t) {
+    std::string token;
+    auto auth = req.find(http::field::authorization);
+    if (auth != req.end()) {
+        std::string v(auth->value());
+        if (v.rfind("Bearer ", 0) != 0) throw auth_error("Authorization header must be 'Bearer <token>'");
+        token = v.substr(7);
+    } else if (t.has("token")) {
+        token = t.one("token");
+    }
+    if (token.empty()) return ctx.opt.anonymous;
+    return verify_jwt(token, ctx.opt.token_secret, int64_t(std::time(nullptr)));
+}
+
+bool origin_allowed(const net_options& opt, const http_request& req) {
+    auto o = req.find(http::field::origin);
+    if (o == req.end()) return true;
+    std::string origin(o->value());
+    for (auto& a : opt.allowed_origins)
+        if (a == "*" || a == origin) return true;
+    std::string host(req[http::field::host]);
+    auto scheme = origin.find("://");
+    return !host.empty() && scheme != std::string::npos && origin.substr(scheme + 3) == host;
+}
+
+http_response json_response(const http_request& req, http::status status, const std::string& body) {
+    http_response res{status, req.version()};
+    res.set(http::field::server, "pglive");
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(req.keep_alive());
+    res.body() = body;
+    res.prepare_payload();
+    return res;
+}
+
+http_response error_response(const http_request& req, http::status status, const std::string& code,
+                             const std::string& message) {
+    return json_response(req, status, json{{"error", code}, {"message", message}}.dump());
+}
+
+}  // namespace pglive

@@ -1,0 +1,34 @@
+// hub_runner.h — the hub on its strand: everything that touches the hub goes through post().
+#pragma once
+
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "hub/hub.h"
+
+namespace pglive {
+
+class hub_runner {
+public:
+    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+    hub_runner(boost::asio::io_context& io, hub::hooks hooks, hub_limits limits)
+        : strand_(boost::asio::make_strand(io)), hub_(std::move(hooks), limits) {}
+
+    // Runs f(hub&) on the hub's strand.
+    template <class F>
+    void post(F f) {
+        boost::asio::post(strand_, [this, f = std::move(f)]() mutable { f(hub_); });
+    }
+
+    strand_type& strand() { return strand_; }
+
+private:
+    strand_type strand_;
+    hub hub_;  // strand-only
+};
+
+}  // namespace pglive

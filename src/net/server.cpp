@@ -1,0 +1,64 @@
+// server.cpp — the listener: accepts connections, each on its own strand, and hands them to http_session.
+#include "net/server.h"
+
+#include <boost/asio/strand.hpp>
+
+#include "core/log.h"
+#include "net/http_session.h"
+
+namespace pglive {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+server::server(asio::io_context& io, hub_runner& runner, net_options opt, net_callbacks cb)
+    : io_(io), ctx_(std::make_shared<net_context>()), acceptor_(asio::make_strand(io)) {
+    ctx_->opt = std::move(opt);
+    ctx_->cb = std::move(cb);
+    ctx_->runner = &runner;
+}
+
+server::~server() = default;
+
+void server::start() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(ctx_->opt.host, ec);
+    std::string where = ctx_->opt.host + ":" + std::to_string(ctx_->opt.port);
+    if (ec) {
+        // A host name: resolve it once.
+        tcp::resolver resolver(io_);
+        auto results = resolver.resolve(ctx_->opt.host, std::to_string(ctx_->opt.port), ec);
+        if (ec || results.empty()) throw std::runtime_error("cannot resolve listen address " + where + ": " + ec.message());
+        address = results.begin()->endpoint().address();
+    }
+    tcp::endpoint ep(address, ctx_->opt.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    do_accept();
+}
+
+void server::stop() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+}
+
+void server::do_accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec) {
+            // Out of file descriptors and the like: say so, keep accepting.
+            log_warn("accept failed: " + ec.message());
+        } else {
+            socket.set_option(tcp::no_delay(true), ec);
+            std::make_shared<http_session>(std::move(socket), ctx_)->run();
+        }
+        do_accept();
+    });
+}
+
+
+}  // namespace pglive

@@ -1,0 +1,92 @@
+// server.h — one port for HTTP, WebSocket, SSE and long-poll (Boost.Beast): options and the listener.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "core/change.h"
+#include "core/jwt.h"
+#include "net/hub_runner.h"
+
+namespace pglive {
+
+struct net_options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;  // 0: any free port
+    std::string token_secret;
+    access anonymous;                          // what callers without a token may read
+    std::vector<std::string> allowed_origins;  // "*" = any; same-origin and Origin-less callers always pass
+    size_t max_message_bytes = 65536;
+    size_t max_queue_bytes = 4 << 20;
+    size_t max_queue_frames = 1024;
+    int ping_interval_s = 20;
+    int pong_timeout_s = 20;
+    size_t max_http_body = 1 << 20;
+    int http_timeout_s = 30;
+    int poll_max_timeout_s = 60;
+    std::string dashboard_dir;
+};
+
+// What the network asks of the rest of pglive. Called on network threads; `done` may be
+// called from any thread.
+struct net_callbacks {
+    std::function<void(const std::string& topic, const json& data, std::function<void(std::string error)> done)>
+        publish_topic;                                  // the durable path: pglive.publish via the database
+    std::function<std::pair<bool, std::string>()> health;  // database link up?, why not
+    std::function<std::string()> metrics;               // Prometheus text of the other stages
+    std::function<void(std::function<void(json)> done)> admin_status;
+    std::function<void(const json& request, std::function<void(int status, json body)> done)> admin_attach;
+    std::function<void(const json& request, std::function<void(int status, json body)> done)> admin_detach;
+};
+
+// Counters shared by every session (atomics: written from many strands).
+struct net_stats {
+    std::atomic<uint64_t> http_requests{0};
+    std::atomic<uint64_t> ws_total{0}, sse_total{0}, polls_total{0};
+    std::atomic<int64_t> ws_open{0}, sse_open{0};
+    std::atomic<uint64_t> frames_sent{0}, bytes_sent{0};
+    std::atomic<uint64_t> queue_overflows{0}, frames_dropped{0};
+    std::mutex mutex_;
+    std::map<std::string, uint64_t> closes;  // guarded by mutex_: reason → count
+    void closed(const std::string& reason) {
+        std::lock_guard<std::mutex> g(mutex_);
+        ++closes[reason];
+    }
+};
+
+// Everything a session needs, shared by pointer.
+struct net_context {
+    net_options opt;
+    net_callbacks cb;
+    hub_runner* runner = nullptr;
+    net_stats stats;
+    std::atomic<uint64_t> next_id{1};
+};
+
+class server {
+public:
+    server(boost::asio::io_context& io, hub_runner& runner, net_options opt, net_callbacks cb);
+    ~server();
+    void start();  // binds and listens; throws std::runtime_error naming the address
+    void stop();
+    uint16_t port() const { return port_; }
+
+private:
+    void do_accept();
+    boost::asio::io_context& io_;
+    std::shared_ptr<net_context> ctx_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    uint16_t port_ = 0;
+};
+
+}  // namespace pglive

@@ -1,0 +1,97 @@
+// sse_session.cpp — refuse or stream; pings as comments; a pending read notices the peer leaving.
+#include "net/sse_session.h"
+
+#include "core/protocol.h"
+
+namespace pglive {
+
+namespace beast = boost::beast;
+
+sse_session::sse_session(beast::tcp_stream&& stream, std::shared_ptr<net_context> ctx, access who)
+    : outbound(std::move(ctx), 0), stream_(std::move(stream)), who_(std::move(who)), ping_timer_(stream_.get_executor()) {
+    id_ = ctx_->next_id++;
+}
+
+sse_session::~sse_session() {
+    if (registered_) --ctx_->stats.sse_open;
+}
+
+void sse_session::run(http_request req, subscribe_request sub) {
+    req_ = std::move(req);
+    sub_ = std::move(sub);
+    // Refusals (unknown topic, forbidden) are HTTP answers, so EventSource's onerror sees them.
+    ctx_->runner->post([self = shared_from_this()](hub& h) {
+        bool known = h.topic_known(self->sub_.topic) || self->sub_.topic.find('.') == std::string::npos;
+        bool allowed = self->who_.may_read(self->sub_.topic);
+        boost::asio::post(self->executor(), [self, known, allowed] {
+            if (!allowed)
+                self->refuse(http::status::forbidden, error_code::forbidden, "not allowed to read topic " + self->sub_.topic);
+            else if (!known)
+                self->refuse(http::status::not_found, error_code::unknown_topic, "no attached table " + self->sub_.topic);
+            else
+                self->start_stream();
+        });
+    });
+}
+
+void sse_session::refuse(http::status status, const std::string& code, const std::string& message) {
+    auto res = std::make_shared<http_response>(error_response(req_, status, code, message));
+    res->keep_alive(false);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, size_t) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    });
+}
+
+void sse_session::start_stream() {
+    ++ctx_->stats.sse_total;
+    ++ctx_->stats.sse_open;
+    registered_ = true;
+    std::string head = "HTTP/1.1 200 OK\r\nServer: pglive\r\nContent-Type: text/event-stream\r\n"
+                       "Cache-Control: no-cache\r\nConnection: keep-alive\r\nX-Accel-Buffering: no\r\n";
+    if (auto o = req_.find(http::field::origin); o != req_.end())
+        head += "Access-Control-Allow-Origin: " + std::string(o->value()) + "\r\nVary: Origin\r\n";
+    // The retry hint keeps EventSource's reconnect (with Last-Event-ID) quick.
+    head += "\r\nretry: 1000\n\n";
+    enqueue(make_frame(std::move(head)), frame_kind::reply);
+    ctx_->runner->post([id = id_, self = shared_from_this(), who = who_, sub = sub_](hub& h) {
+        h.connect(id, self, who);
+        h.subscribe(id, sub);
+    });
+    watch_peer();
+    schedule_ping();
+}
+
+// The client sends nothing after its request; a read completing means it left.
+void sse_session::watch_peer() {
+    stream_.socket().async_read_some(boost::asio::buffer(probe_), [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) self->fail(ec, "peer");
+        else self->watch_peer();
+    });
+}
+
+void sse_session::schedule_ping() {
+    ping_timer_.expires_after(std::chrono::seconds(ctx_->opt.ping_interval_s));
+    ping_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec || self->closed_) return;
+        self->enqueue(make_frame(": ping\n\n"), frame_kind::reply);
+        self->schedule_ping();
+    });
+}
+
+void sse_session::fail(beast::error_code ec, const char* what) {
+    if (closed_) return;
+    closed_ = true;
+    std::string reason = ec == boost::asio::error::eof ? "closed by client"
+                         : ec == beast::error::timeout ? "write timed out (ping_interval_s + pong_timeout_s)"
+                                                       : std::string(what) + ": " + ec.message();
+    ctx_->stats.closed("sse " + reason);
+    if (registered_) ctx_->runner->post([id = id_](hub& h) { h.disconnect(id); });
+    ping_timer_.cancel();
+    queue_.clear();
+    beast::error_code ignored;
+    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+}
+
+}  // namespace pglive

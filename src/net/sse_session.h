@@ -1,0 +1,45 @@
+// sse_session.h — one Server-Sent Events stream: a hub client whose frames are whole SSE records.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+
+#include "net/http_util.h"
+#include "net/outbound.h"
+
+namespace pglive {
+
+class sse_session : public outbound<sse_session>, public std::enable_shared_from_this<sse_session> {
+public:
+    sse_session(boost::beast::tcp_stream&& stream, std::shared_ptr<net_context> ctx, access who);
+    ~sse_session() override;
+    // Checks the topic with the hub, then answers 200 and streams, or answers 4xx JSON.
+    void run(http_request req, subscribe_request sub);
+
+    wire_format format() const override { return wire_format::sse; }
+    auto executor() { return stream_.get_executor(); }
+    template <class Handler>
+    void write_frame(const std::string& text, Handler&& h) {
+        stream_.expires_after(std::chrono::seconds(ctx_->opt.ping_interval_s + ctx_->opt.pong_timeout_s));
+        boost::asio::async_write(stream_, boost::asio::buffer(text), std::forward<Handler>(h));
+    }
+    void fail(boost::beast::error_code ec, const char* what);
+
+private:
+    void start_stream();
+    void refuse(http::status status, const std::string& code, const std::string& message);
+    void watch_peer();
+    void schedule_ping();
+
+    boost::beast::tcp_stream stream_;
+    http_request req_;
+    subscribe_request sub_;
+    access who_;
+    boost::asio::steady_timer ping_timer_;
+    char probe_[64];
+    bool registered_ = false;
+};
+
+}  // namespace pglive

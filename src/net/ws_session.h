@@ -1,0 +1,42 @@
+// ws_session.h — one WebSocket connection: reads client requests, writes hub frames in order.
+#pragma once
+
+#include <memory>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "net/http_util.h"
+#include "net/outbound.h"
+
+namespace pglive {
+
+class ws_session : public outbound<ws_session>, public std::enable_shared_from_this<ws_session> {
+public:
+    ws_session(boost::beast::tcp_stream&& stream, std::shared_ptr<net_context> ctx, access who);
+    ~ws_session() override;
+    void run(http_request req);  // accepts the upgrade
+
+    // outbound<ws_session>
+    auto executor() { return ws_.get_executor(); }
+    template <class Handler>
+    void write_frame(const std::string& text, Handler&& h) {
+        ws_.async_write(boost::asio::buffer(text), std::forward<Handler>(h));
+    }
+    void fail(boost::beast::error_code ec, const char* what);
+
+private:
+    void on_accept(boost::beast::error_code ec);
+    void do_read();
+    void on_read(boost::beast::error_code ec, size_t n);
+    void handle(const std::string& text);
+    void reply(const std::string& text);
+    void close_session(const std::string& reason);
+
+    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::beast::flat_buffer buffer_;
+    access who_;
+    bool registered_ = false;  // strand-only: known to the hub
+};
+
+}  // namespace pglive

@@ -1,0 +1,363 @@
+// app.cpp — wires the stages: the listener's transactions and the workers' answers reach the
+// hub only by post() onto its strand; the network never waits on the database.
+#include "server/app.h"
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "capture/admin.h"
+#include "capture/db.h"
+#include "capture/db_worker.h"
+#include "capture/listener.h"
+#include "core/log.h"
+#include "net/hub_runner.h"
+#include "net/server.h"
+
+namespace pglive {
+
+namespace asio = boost::asio;
+
+namespace {
+
+int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string prometheus_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace
+
+struct app::impl {
+    config cfg;
+    asio::io_context io;
+    std::unique_ptr<hub_runner> runner;
+    std::unique_ptr<listener> capture;
+    std::unique_ptr<db_worker> loader;     // snapshots and history: may be slow
+    std::unique_ptr<db_worker> admin;      // publish, topics, prune, status: quick
+    std::unique_ptr<server> net;
+    std::unique_ptr<asio::steady_timer> tick_timer;
+    std::unique_ptr<asio::steady_timer> prune_timer;
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> link_up{false};
+    std::atomic<uint64_t> link_downs{0};
+    std::atomic<uint64_t> captured_transactions{0};
+    std::atomic<size_t> topics{0};
+    mutable std::mutex mutex_;
+    std::string link_reason = "not connected yet";  // guarded by mutex_
+    hub_stats stats_copy;                         // guarded by mutex_; refreshed on the hub strand
+    json last_status;                             // guarded by mutex_; outbox size, lag
+
+    explicit impl(config c) : cfg(std::move(c)) {}
+
+    void set_link(bool up, const std::string& why) {
+        std::lock_guard<std::mutex> g(mutex_);
+        if (link_up && !up) ++link_downs;
+        link_up = up;
+        link_reason = why;
+    }
+
+    std::pair<bool, std::string> health() const {
+        std::lock_guard<std::mutex> g(mutex_);
+        return {link_up.load(), link_reason};
+    }
+
+    // Waits for the database at start-up, like the listener does later: log, back off, retry.
+    std::unique_ptr<pqxx::connection> connect_with_backoff() {
+        int delay_ms = 100;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                return open_connection(cfg.db, "admin");
+            } catch (const std::exception& e) {
+                if (stopping) throw startup_error("stopped while waiting for the database");
+                log_warn("database not reachable (attempt " + std::to_string(attempt) + "): " + first_line(e.what()) +
+                         "; retrying in " + std::to_string(delay_ms) + " ms");
+                std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+                delay_ms = std::min(delay_ms * 2, 5000);
+            }
+        }
+    }
+
+    static std::string first_line(const std::string& s) {
+        auto nl = s.find('\n');
+        return nl == std::string::npos ? s : s.substr(0, nl);
+    }
+
+    void refresh_topics() {
+        admin->list_topics([this](std::vector<topic_info> list, std::string error) {
+            if (!error.empty()) {
+                log_warn("could not list attached tables: " + error);
+                return;
+            }
+            topics = list.size();
+            runner->post([list = std::move(list)](hub& h) mutable { h.set_topics(std::move(list)); });
+        });
+    }
+
+    void schedule_tick() {
+        tick_timer->expires_after(std::chrono::seconds(1));
+        tick_timer->async_wait([this](boost::system::error_code ec) {
+            if (ec || stopping) return;
+            runner->post([this](hub& h) {
+                h.tick();
+                std::lock_guard<std::mutex> g(mutex_);
+                stats_copy = h.stats();
+            });
+            admin->status([this](json s) {
+                std::lock_guard<std::mutex> g(mutex_);
+                last_status = std::move(s);
+            });
+            schedule_tick();
+        });
+    }
+
+    void schedule_prune() {
+        prune_timer->expires_after(std::chrono::seconds(cfg.prune_interval_s));
+        prune_timer->async_wait([this](boost::system::error_code ec) {
+            if (ec || stopping) return;
+            admin->prune(cfg.retention_s, cfg.retention_count, [](int64_t removed, std::string error) {
+                if (!error.empty()) log_warn("outbox prune failed: " + error);
+                else if (removed > 0) log_info("pruned " + std::to_string(removed) + " transactions from the outbox");
+            });
+            schedule_prune();
+        });
+    }
+
+    std::string metrics() const {
+        hub_stats s;
+        json st;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            s = stats_copy;
+            st = last_status;
+        }
+        std::string out;
+        auto gauge = [&](const std::string& name, const std::string& help, const std::string& type, double v) {
+            out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+                   std::to_string(v) + "\n";
+        };
+        gauge("pglive_database_up", "1 while the listener's database link is up", "gauge", link_up ? 1 : 0);
+        gauge("pglive_listener_reconnects_total", "times the listener lost its database link", "counter",
+              double(link_downs.load()));
+        gauge("pglive_transactions_total", "captured transactions received", "counter", double(s.transactions));
+        gauge("pglive_position", "position of the last transaction received", "gauge", double(s.position));
+        gauge("pglive_patches_sent_total", "patch frames handed to connections", "counter", double(s.patches_sent));
+        gauge("pglive_snapshots_sent_total", "snapshot frames handed to connections", "counter", double(s.snapshots_sent));
+        gauge("pglive_messages_sent_total", "published messages handed to connections", "counter", double(s.messages_sent));
+        gauge("pglive_resyncs_total", "slow connections resynchronised with a snapshot", "counter", double(s.resyncs));
+        gauge("pglive_attached_tables", "attached tables", "gauge", double(topics.load()));
+        if (st.is_object()) {
+            if (st.contains("outbox_rows")) gauge("pglive_outbox_rows", "rows in pglive.outbox", "gauge", st["outbox_rows"].get<double>());
+            if (st.contains("lag_seconds") && st["lag_seconds"].is_number())
+                gauge("pglive_capture_lag_seconds", "age of the oldest change not yet given a position", "gauge",
+                      st["lag_seconds"].get<double>());
+            if (st.contains("notification_queue_usage") && st["notification_queue_usage"].is_number())
+                gauge("pglive_notification_queue_usage", "pg_notification_queue_usage()", "gauge",
+                      st["notification_queue_usage"].get<double>());
+        }
+        auto labeled = [&](const std::string& name, const std::string& help, const std::string& type,
+                           const std::map<std::string, uint64_t>& m) {
+            out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+            for (auto& [topic, v] : m) out += name + "{topic=\"" + prometheus_escape(topic) + "\"} " + std::to_string(v) + "\n";
+        };
+        labeled("pglive_changes_total", "captured changes per topic", "counter", s.changes_by_topic);
+        labeled("pglive_topic_patches_total", "patch frames sent per topic", "counter", s.patches_by_topic);
+        labeled("pglive_subscriptions", "subscriptions per topic", "gauge", s.subscriptions_by_topic);
+        if (!s.last_ts.empty()) {
+            // capture lag: now − commit time of the last transaction received
+            std::tm tm{};
+            double frac = 0;
+            if (sscanf(s.last_ts.c_str(), "%d-%d-%dT%d:%d:%d%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                       &tm.tm_min, &tm.tm_sec, &frac) >= 6) {
+                tm.tm_year -= 1900;
+                tm.tm_mon -= 1;
+                double commit = double(timegm(&tm)) + frac;
+                double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+                gauge("pglive_last_commit_age_seconds", "now minus the commit time of the last transaction received",
+                      "gauge", now - commit);
+            }
+        }
+        return out;
+    }
+};
+
+app::app(config c) : impl_(std::make_unique<impl>(std::move(c))) {}
+app::~app() { stop(); }
+
+void app::start() {
+    auto& m = *impl_;
+    set_log_level(parse_log_level(m.cfg.log_level));
+    log_info(std::string("pglive ") + PGLIVE_VERSION + " starting; config file: " +
+             (m.cfg.config_file.empty() ? "(none)" : m.cfg.config_file) + "; wakeup: " + m.cfg.wakeup);
+
+    // The schema must exist: serve never installs it behind a DBA's back.
+    std::unique_ptr<pqxx::connection> conn = m.connect_with_backoff();
+    log_info("database: " + describe_conninfo(*conn));
+    if (!schema_installed(*conn))
+        throw startup_error("the pglive schema is not installed in this database; run `pglive install` first");
+    set_wakeup(*conn, m.cfg.wakeup);
+    auto topics = list_topics(*conn);
+    m.topics = topics.size();
+    conn.reset();
+
+    m.loader = std::make_unique<db_worker>(m.cfg.db, "loader");
+    m.admin = std::make_unique<db_worker>(m.cfg.db, "admin");
+
+    hub::hooks hk;
+    hk.now_ms = steady_ms;
+    hk.load_topic = [&m](const std::string& topic) {
+        m.loader->load_topic(topic, [&m, topic](topic_load load) {
+            if (load.info.topic.empty()) load.info.topic = topic;
+            m.runner->post([load = std::move(load)](hub& h) mutable { h.on_topic_loaded(std::move(load)); });
+        });
+    };
+    hk.load_history = [&m](const std::string& topic, int64_t after, int64_t upto) {
+        m.loader->read_history(topic, after, upto, int(m.cfg.history_transactions + 1000),
+                               [&m, topic, after](history_result r) {
+                                   m.runner->post([topic, after, r = std::move(r)](hub& h) mutable {
+                                       h.on_history(topic, after, std::move(r));
+                                   });
+                               });
+    };
+    hk.refresh_topics = [&m] { m.refresh_topics(); };
+    hub_limits limits;
+    limits.max_subscriptions_per_connection = size_t(m.cfg.max_subscriptions_per_connection);
+    limits.history_transactions = size_t(m.cfg.history_transactions);
+    limits.unload_after_ms = m.cfg.unload_after_s * 1000;
+    m.runner = std::make_unique<hub_runner>(m.io, hk, limits);
+    m.runner->post([topics](hub& h) mutable { h.set_topics(std::move(topics)); });
+
+    listener_options lo;
+    lo.conninfo = m.cfg.db;
+    lo.wakeup = m.cfg.wakeup;
+    lo.poll_interval_ms = int(m.cfg.poll_interval_ms);
+    lo.safety_interval_ms = int(m.cfg.safety_interval_ms);
+    lo.batch_transactions = int(m.cfg.batch_transactions);
+    listener_callbacks lc;
+    lc.on_transactions = [&m](std::vector<transaction> txs) {
+        m.captured_transactions += txs.size();
+        m.runner->post([txs = std::move(txs)](hub& h) { h.on_transactions(txs); });
+    };
+    lc.on_link = [&m](bool up, const std::string& why) {
+        m.set_link(up, why);
+        if (up) log_info("listener: database link up");
+        else log_warn("listener: database link down: " + why);
+    };
+    m.capture = std::make_unique<listener>(lo, lc);
+    m.capture->start(std::nullopt);
+
+    net_options no;
+    no.host = m.cfg.listen_host();
+    no.port = m.cfg.listen_port();
+    no.token_secret = m.cfg.token_secret;
+    no.anonymous.topics = m.cfg.anonymous_topics;
+    no.allowed_origins = m.cfg.allowed_origins;
+    no.max_message_bytes = size_t(m.cfg.max_message_bytes);
+    no.max_queue_bytes = size_t(m.cfg.max_queue_bytes);
+    no.max_queue_frames = size_t(m.cfg.max_queue_frames);
+    no.ping_interval_s = int(m.cfg.ping_interval_s);
+    no.pong_timeout_s = int(m.cfg.pong_timeout_s);
+    no.http_timeout_s = int(m.cfg.http_timeout_s);
+    no.poll_max_timeout_s = int(m.cfg.poll_max_timeout_s);
+    no.dashboard_dir = m.cfg.dashboard_dir.empty() ? std::string(PGLIVE_DASHBOARD_DIR) : m.cfg.dashboard_dir;
+    net_callbacks nc;
+    nc.publish_topic = [&m](const std::string& topic, const json& data, std::function<void(std::string)> done) {
+        m.admin->publish(topic, data, std::move(done));
+    };
+    nc.health = [&m] { return m.health(); };
+    nc.metrics = [&m] { return m.metrics(); };
+    // The dashboard's admin view: a cached status (refreshed every second) and attach/detach,
+    // after which the topic list is refreshed before answering, so the page sees the change.
+    nc.admin_status = [&m](std::function<void(json)> done) {
+        m.admin->status([&m, done](json s) {
+            if (s.is_object() && !s.contains("error")) {
+                std::lock_guard<std::mutex> g(m.mutex_);
+                m.last_status = s;
+            }
+            done(std::move(s));
+        });
+    };
+    auto string_list = [](const json& body, const char* field) {
+        std::vector<std::string> out;
+        if (body.contains(field) && body[field].is_array())
+            for (auto& v : body[field])
+                if (v.is_string()) out.push_back(v.get<std::string>());
+        return out;
+    };
+    nc.admin_attach = [&m, string_list](const json& body, std::function<void(int, json)> done) {
+        m.admin->attach(body["table"].get<std::string>(), string_list(body, "key"), string_list(body, "columns"),
+                        string_list(body, "exclude"), [&m, done](topic_info t, std::string error) {
+                            if (!error.empty()) return done(400, json{{"error", "bad_request"}, {"message", error}});
+                            m.refresh_topics();
+                            done(200, json{{"topic", t.topic}, {"key", t.key}, {"columns", t.columns}});
+                        });
+    };
+    nc.admin_detach = [&m](const json& body, std::function<void(int, json)> done) {
+        std::string table = body["table"].get<std::string>();
+        m.admin->detach(table, [&m, done, table](std::string error) {
+            if (!error.empty()) return done(400, json{{"error", "bad_request"}, {"message", error}});
+            m.refresh_topics();
+            done(200, json{{"detached", table}});
+        });
+    };
+    m.net = std::make_unique<server>(m.io, *m.runner, no, nc);
+    try {
+        m.net->start();
+    } catch (const std::exception& e) {
+        throw startup_error(e.what());
+    }
+    m.tick_timer = std::make_unique<asio::steady_timer>(m.io);
+    m.prune_timer = std::make_unique<asio::steady_timer>(m.io);
+    m.schedule_tick();
+    m.schedule_prune();
+}
+
+void app::run() {
+    auto& m = *impl_;
+    auto guard = asio::make_work_guard(m.io);
+    std::thread second([&m] { m.io.run(); });
+    m.io.run();
+    second.join();
+}
+
+void app::stop() {
+    auto& m = *impl_;
+    if (m.stopping.exchange(true)) return;
+    if (m.capture) m.capture->stop();
+    asio::post(m.io, [&m] {
+        if (m.net) m.net->stop();
+        if (m.tick_timer) m.tick_timer->cancel();
+        if (m.prune_timer) m.prune_timer->cancel();
+        m.io.stop();
+    });
+}
+
+uint16_t app::port() const { return impl_->net ? impl_->net->port() : 0; }
+
+std::string app::url() const {
+    std::string host = impl_->cfg.listen_host();
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    return "http://" + host + ":" + std::to_string(port());
+}
+
+size_t app::topic_count() const { return impl_->topics; }
+
+}  // namespace pglive

@@ -1,0 +1,314 @@
+// e2e_test.cpp — the real `pglive` binary on a real PostgreSQL, driven by real WebSocket clients.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "capture/admin.h"
+#include "capture/cluster.h"
+#include "capture/db.h"
+#include "core/jwt.h"
+#include "support/http_client.h"
+#include "support/process.h"
+#include "support/ws_client.h"
+
+namespace pglive {
+namespace {
+
+using namespace std::chrono_literals;
+using test::eventually;
+
+// One PostgreSQL for the whole suite; each test uses its own tables.
+cluster& pg() {
+    static cluster* c = [] {
+        cluster::options o;
+        o.settings = {"fsync=off"};  // durability is not under test here; speed is welcome
+        auto* p = new cluster(o);
+        p->start();
+        auto conn = open_connection(p->conninfo(), "test");
+        install_schema(*conn);
+        return p;
+    }();
+    return *c;
+}
+
+void sql(const std::string& text) {
+    auto conn = open_connection(pg().conninfo(), "test");
+    pqxx::work w(*conn);
+    w.exec(text);
+    w.commit();
+}
+
+json query_json(const std::string& text) {
+    auto conn = open_connection(pg().conninfo(), "test");
+    pqxx::work w(*conn);
+    auto r = w.exec(text);
+    return json::parse(r[0][0].c_str());
+}
+
+// The table as the protocol's state object: key text → row.
+json table_state(const std::string& table) {
+    return query_json("SELECT coalesce(jsonb_object_agg(id::text, to_jsonb(t)), '{}') FROM " + table + " t");
+}
+
+int64_t max_position() { return query_json("SELECT to_jsonb(coalesce(max(position),0)) FROM pglive.tx").get<int64_t>(); }
+
+// A subscriber's view, built only from what the server sent.
+struct view {
+    json state = json::object();
+    int64_t pos = -1;
+    std::vector<int64_t> positions;  // of patches, in arrival order
+    int snapshots = 0;
+
+    void take(const json& m) {
+        if (m["type"] == "snapshot") {
+            state = m["rows"];
+            pos = std::stoll(m["pos"].get<std::string>());
+            ++snapshots;
+        } else if (m["type"] == "patch") {
+            state = state.patch(m["patch"]);
+            pos = std::stoll(m["pos"].get<std::string>());
+            positions.push_back(pos);
+        }
+    }
+    bool strictly_increasing() const {
+        for (size_t i = 1; i < positions.size(); ++i)
+            if (positions[i] <= positions[i - 1]) return false;
+        return true;
+    }
+};
+
+// Reads messages into `v` until `pred` holds or the deadline passes.
+bool pump_until(test::ws_client& ws, view& v, const std::function<bool()>& pred, std::chrono::milliseconds deadline) {
+    auto until = std::chrono::steady_clock::now() + deadline;
+    while (!pred()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        auto m = ws.read(std::min(left, std::chrono::milliseconds(200)));
+        if (m) v.take(*m);
+    }
+    return true;
+}
+
+struct e2e : ::testing::Test {
+    static void SetUpTestSuite() { pg(); }
+};
+
+test::serve_process serve(std::vector<std::string> extra = {"--anonymous-topics", "*"}) {
+    return test::start_serve(pg().conninfo(), std::move(extra));
+}
+
+std::unique_ptr<test::ws_client> subscribe(uint16_t port, const std::string& topic, view& v,
+                                           const std::string& target = "/ws") {
+    auto ws = std::make_unique<test::ws_client>("127.0.0.1", port, target);
+    ws->send(json{{"op", "subscribe"}, {"ref", "1"}, {"topic", topic}});
+    auto first = ws->read(10s);
+    EXPECT_TRUE(first.has_value());
+    if (first) EXPECT_EQ((*first)["type"], "subscribed") << first->dump();
+    EXPECT_TRUE(pump_until(*ws, v, [&] { return v.snapshots > 0; }, 20s));
+    return ws;
+}
+
+int run_cli(std::vector<std::string> args, std::string* out = nullptr) {
+    args.insert(args.begin(), PGLIVE_BINARY);
+    test::process p(args);
+    auto st = p.wait_exit(60s);
+    if (out) *out = p.output();
+    return st.value_or(-1);
+}
+
+TEST_F(e2e, cli_exit_statuses_and_clear_errors) {
+    std::string out;
+    EXPECT_EQ(run_cli({}, &out), 2);
+    EXPECT_EQ(run_cli({"frobnicate"}, &out), 2);
+    EXPECT_NE(out.find("unknown command 'frobnicate'"), std::string::npos) << out;
+    EXPECT_EQ(run_cli({"attach"}, &out), 2);
+    EXPECT_EQ(run_cli({"--version"}, &out), 0);
+    EXPECT_NE(out.find("pglive "), std::string::npos);
+    EXPECT_EQ(run_cli({"attach", "public.no_such_table", "--db", pg().conninfo()}, &out), 1);
+    EXPECT_NE(out.find("no_such_table"), std::string::npos) << out;
+    sql("CREATE TABLE IF NOT EXISTS public.e2e_nokey (a int, b text)");
+    EXPECT_EQ(run_cli({"attach", "public.e2e_nokey", "--db", pg().conninfo()}, &out), 1);
+    EXPECT_NE(out.find("--key"), std::string::npos) << out;
+    EXPECT_EQ(run_cli({"attach", "public.e2e_nokey", "--key", "a", "--db", pg().conninfo()}, &out), 0) << out;
+    EXPECT_EQ(run_cli({"status", "--db", pg().conninfo()}, &out), 0) << out;
+    EXPECT_NE(out.find("public.e2e_nokey"), std::string::npos) << out;
+    EXPECT_EQ(run_cli({"detach", "public.e2e_nokey", "--db", pg().conninfo()}, &out), 0) << out;
+}
+
+TEST_F(e2e, serve_refuses_to_start_without_the_schema) {
+    sql("DROP DATABASE IF EXISTS e2e_empty");
+    {
+        auto conn = open_connection(pg().conninfo(), "test");
+        pqxx::nontransaction n(*conn);
+        n.exec("CREATE DATABASE e2e_empty");
+    }
+    test::process p({PGLIVE_BINARY, "serve", "--db", pg().conninfo("e2e_empty"), "--listen", "127.0.0.1:0"});
+    auto st = p.wait_exit(30s);
+    ASSERT_TRUE(st.has_value()) << p.output();
+    EXPECT_EQ(*st, 1);
+    EXPECT_NE(p.output().find("pglive install"), std::string::npos) << p.output();
+}
+
+TEST_F(e2e, snapshot_then_one_patch_per_transaction_in_commit_order) {
+    sql("CREATE TABLE public.e2e_orders (id int PRIMARY KEY, status text, amount numeric(10,2));"
+        "INSERT INTO public.e2e_orders VALUES (1, 'open', 10), (2, 'open', 20);"
+        "SELECT pglive.attach('public.e2e_orders');");
+    auto s = serve();
+    view v;
+    auto ws = subscribe(s.port, "public.e2e_orders", v);
+    EXPECT_EQ(v.state, table_state("public.e2e_orders"));
+
+    sql("BEGIN; INSERT INTO public.e2e_orders VALUES (3, 'open', 30);"
+        "UPDATE public.e2e_orders SET amount = 11 WHERE id = 1;"
+        "INSERT INTO public.e2e_orders VALUES (4, 'late', 40); COMMIT;");
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.positions.size() >= 1; }, 10s));
+    EXPECT_EQ(v.positions.size(), 1u);  // three statements, one transaction, one patch
+    EXPECT_EQ(v.state, table_state("public.e2e_orders"));
+
+    sql("UPDATE public.e2e_orders SET status = 'done' WHERE id = 2");
+    sql("DELETE FROM public.e2e_orders WHERE id = 3");
+    sql("UPDATE public.e2e_orders SET id = 9 WHERE id = 4");  // a key change
+    int64_t last = max_position();
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.pos >= last; }, 10s));
+    EXPECT_EQ(v.state, table_state("public.e2e_orders"));
+    EXPECT_TRUE(v.strictly_increasing());
+    sql("TRUNCATE public.e2e_orders");
+    last = max_position();
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.pos >= last; }, 10s));
+    EXPECT_EQ(v.state, json::object());
+}
+
+TEST_F(e2e, a_100_kb_row_arrives_whole) {
+    sql("CREATE TABLE public.e2e_big (id int PRIMARY KEY, body text); SELECT pglive.attach('public.e2e_big');");
+    auto s = serve();
+    view v;
+    auto ws = subscribe(s.port, "public.e2e_big", v);
+    sql("INSERT INTO public.e2e_big SELECT 1, repeat('x', 100000)");
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.state.contains("1"); }, 10s));
+    EXPECT_EQ(v.state["1"]["body"].get<std::string>().size(), 100000u);
+}
+
+// Writers run while a client subscribes and while the listener's connection is killed:
+// the client ends with exactly the table, and never sees a position twice.
+TEST_F(e2e, concurrent_writers_snapshot_hand_off_and_killed_listener) {
+    sql("CREATE TABLE public.e2e_stream (id int PRIMARY KEY, n int, w int); SELECT pglive.attach('public.e2e_stream');");
+    auto s = serve();
+    std::atomic<bool> stop{false};
+    std::atomic<int> written{0};
+    const int per_writer = 2500;
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w)
+        writers.emplace_back([&, w] {
+            auto conn = open_connection(pg().conninfo(), "test-writer");
+            std::mt19937 rng(w);
+            for (int i = 0; i < per_writer; ++i) {
+                int id = w * per_writer + i;
+                pqxx::work t(*conn);
+                t.exec_params("INSERT INTO public.e2e_stream VALUES ($1, 0, $2)", id, w);
+                if (i > 0 && rng() % 3 == 0) t.exec_params("UPDATE public.e2e_stream SET n = n + 1 WHERE id = $1", id - 1);
+                if (i > 1 && rng() % 7 == 0) t.exec_params("DELETE FROM public.e2e_stream WHERE id = $1", id - 2);
+                t.commit();
+                ++written;
+            }
+        });
+    // Subscribe mid-stream: the snapshot must meet the stream exactly.
+    ASSERT_TRUE(eventually([&] { return written > 500; }, 30s));
+    view v;
+    auto ws = subscribe(s.port, "public.e2e_stream", v);
+    std::thread killer([&] {
+        for (int k = 0; k < 4 && !stop; ++k) {
+            eventually([&] { return written > 2000 * (k + 1) || stop; }, 30s);
+            sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pglive-listener'");
+        }
+    });
+    std::thread reader([&] { pump_until(*ws, v, [&] { return stop.load(); }, 120s); });
+    for (auto& t : writers) t.join();
+    int64_t last = max_position();
+    // The sequencer runs in pglive; wait for it to give every commit a position.
+    ASSERT_TRUE(eventually([&] {
+        return query_json("SELECT to_jsonb(count(*)) FROM pglive.outbox o WHERE topic = 'public.e2e_stream' AND NOT "
+                          "EXISTS (SELECT 1 FROM pglive.tx t WHERE t.xid = o.xid)")
+                   .get<int>() == 0;
+    }, 30s));
+    last = max_position();
+    stop = true;
+    reader.join();
+    killer.join();
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.pos >= last; }, 30s)) << "at " << v.pos << " of " << last;
+    EXPECT_EQ(v.state, table_state("public.e2e_stream"));
+    EXPECT_TRUE(v.strictly_increasing());
+    std::set<int64_t> unique(v.positions.begin(), v.positions.end());
+    EXPECT_EQ(unique.size(), v.positions.size());
+}
+
+TEST_F(e2e, keeps_serving_across_a_database_restart_and_reports_health) {
+    sql("CREATE TABLE public.e2e_restart (id int PRIMARY KEY, v text); SELECT pglive.attach('public.e2e_restart');");
+    auto s = serve();
+    view v;
+    auto ws = subscribe(s.port, "public.e2e_restart", v);
+    EXPECT_EQ(test::http_get("127.0.0.1", s.port, "/healthz").status, 200);
+    pg().stop();
+    EXPECT_TRUE(eventually([&] { return test::http_get("127.0.0.1", s.port, "/healthz").status == 503; }, 20s));
+    pg().start();
+    EXPECT_TRUE(eventually([&] { return test::http_get("127.0.0.1", s.port, "/healthz").status == 200; }, 30s));
+    sql("INSERT INTO public.e2e_restart VALUES (1, 'after restart')");
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.state.contains("1"); }, 20s));
+    EXPECT_EQ(v.state, table_state("public.e2e_restart"));
+}
+
+TEST_F(e2e, tokens_topics_and_refusals) {
+    sql("CREATE TABLE public.e2e_auth (id int PRIMARY KEY); SELECT pglive.attach('public.e2e_auth');");
+    auto s = serve({"--token-secret", "s3cret"});
+    std::string good = sign_jwt(json{{"sub", "ann"}, {"topics", {"public.e2e_*"}}}, "s3cret");
+    std::string other = sign_jwt(json{{"sub", "bob"}, {"topics", {"private.*"}}}, "s3cret");
+    std::string forged = sign_jwt(json{{"sub", "eve"}, {"topics", {"*"}}}, "guess");
+
+    view v;
+    auto ws = subscribe(s.port, "public.e2e_auth", v, "/ws?token=" + good);
+    EXPECT_EQ(v.snapshots, 1);
+
+    test::ws_client anon("127.0.0.1", s.port, "/ws");  // anonymous: nothing by default
+    anon.send(json{{"op", "subscribe"}, {"ref", "a"}, {"topic", "public.e2e_auth"}});
+    auto e = anon.read(10s);
+    ASSERT_TRUE(e);
+    EXPECT_EQ((*e)["code"], "forbidden");
+    anon.send(json{{"op", "auth"}, {"ref", "b"}, {"token", forged}});
+    e = anon.read(10s);
+    ASSERT_TRUE(e);
+    EXPECT_EQ((*e)["code"], "unauthorized");
+    anon.send(json{{"op", "auth"}, {"ref", "c"}, {"token", other}});
+    anon.read(10s);  // accepted
+    anon.send(json{{"op", "subscribe"}, {"ref", "d"}, {"topic", "public.e2e_auth"}});
+    e = anon.read(10s);
+    ASSERT_TRUE(e);
+    EXPECT_EQ((*e)["code"], "forbidden");
+    anon.send(json{{"op", "ping"}, {"ref", "p"}});
+    e = anon.read(10s);
+    ASSERT_TRUE(e);
+    EXPECT_EQ((*e)["type"], "pong");
+
+    EXPECT_EQ(test::http_get("127.0.0.1", s.port, "/api/topics", {{"Authorization", "Bearer " + forged}}).status, 401);
+    auto topics = test::http_get("127.0.0.1", s.port, "/api/topics", {{"Authorization", "Bearer " + good}});
+    EXPECT_EQ(topics.status, 200);
+    EXPECT_NE(topics.body.find("public.e2e_auth"), std::string::npos) << topics.body;
+}
+
+TEST_F(e2e, every_connection_names_itself_pglive) {
+    auto s = serve();
+    ASSERT_TRUE(eventually([&] {
+        return query_json("SELECT to_jsonb(count(*)) FROM pg_stat_activity WHERE application_name = 'pglive-listener'")
+                   .get<int>() >= 1;
+    }, 10s));
+    auto names = query_json(
+        "SELECT coalesce(jsonb_agg(DISTINCT application_name), '[]') FROM pg_stat_activity WHERE "
+        "application_name LIKE 'pglive%'");
+    EXPECT_GE(names.size(), 2u) << names.dump();
+}
+
+}  // namespace
+}  // namespace pglive
