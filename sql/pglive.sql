@@ -77,46 +77,48 @@ declare
     -- A statement whose table is not (or no longer) attached captures nothing.
     head text := $h$
 declare
-    t text;
-    hidden text[];
+    -- Unlikely names: a user column named like a plpgsql variable makes the statements
+    -- ambiguous, and a bare row alias (to_jsonb(n)) would read a column named n instead.
+    pglive_topic_ text;
+    pglive_hidden_ text[];
 begin
     select c.topic, case when c.columns is null and c.exclude is null then '{}'::text[]
                          else pglive.hidden_columns(TG_RELID) end
-      into t, hidden
+      into pglive_topic_, pglive_hidden_
       from pglive.tables c where c.relid = TG_RELID;
-    if t is null then return null; end if;
+    if pglive_topic_ is null then return null; end if;
 $h$;
 begin
     execute format($f$create or replace function pglive.capture_insert() returns trigger language plpgsql as $fn$%s
     insert into pglive.outbox (topic, op, new_rows)
-        select t, 'I', s.rows from (select jsonb_agg(to_jsonb(n) - hidden) as rows from pglive_new n) s
+        select pglive_topic_, 'I', s.rows from (select jsonb_agg(to_jsonb(n.*) - pglive_hidden_) as rows from pglive_new n) s
         where s.rows is not null;
     %s
     return null;
 end $fn$$f$, head, wake);
     execute format($f$create or replace function pglive.capture_update() returns trigger language plpgsql as $fn$%s
     insert into pglive.outbox (topic, op, old_rows, new_rows)
-        select t, 'U', o.rows, n.rows
-        from (select jsonb_agg(to_jsonb(r) - hidden) as rows from pglive_old r) o,
-             (select jsonb_agg(to_jsonb(r) - hidden) as rows from pglive_new r) n
+        select pglive_topic_, 'U', o.rows, n.rows
+        from (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_old r) o,
+             (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_new r) n
         where o.rows is not null;
     %s
     return null;
 end $fn$$f$, head, wake);
     execute format($f$create or replace function pglive.capture_delete() returns trigger language plpgsql as $fn$%s
     insert into pglive.outbox (topic, op, old_rows)
-        select t, 'D', s.rows from (select jsonb_agg(to_jsonb(o) - hidden) as rows from pglive_old o) s
+        select pglive_topic_, 'D', s.rows from (select jsonb_agg(to_jsonb(o.*) - pglive_hidden_) as rows from pglive_old o) s
         where s.rows is not null;
     %s
     return null;
 end $fn$$f$, head, wake);
     execute format($f$create or replace function pglive.capture_truncate() returns trigger language plpgsql as $fn$
 declare
-    t text;
+    pglive_topic_ text;
 begin
-    select c.topic into t from pglive.tables c where c.relid = TG_RELID;
-    if t is null then return null; end if;
-    insert into pglive.outbox (topic, op) values (t, 'T');
+    select c.topic into pglive_topic_ from pglive.tables c where c.relid = TG_RELID;
+    if pglive_topic_ is null then return null; end if;
+    insert into pglive.outbox (topic, op) values (pglive_topic_, 'T');
     %s
     return null;
 end $fn$$f$, replace(wake, 'if found then ', 'if true then '));
