@@ -654,6 +654,11 @@ void hub::set_topics(std::vector<topic_info> list) {
     for (auto& name : dead) m.topics.erase(name);
 }
 
+void hub::start_at(int64_t position) {
+    impl_->position = std::max(impl_->position, position);
+    stats_.position = impl_->position;
+}
+
 bool hub::topic_known(const std::string& topic) const { return impl_->attached.count(topic) > 0; }
 
 void hub::on_transactions(const std::vector<transaction>& txs) {

@@ -78,6 +78,8 @@ public:
 
     // --- from capture ---------------------------------------------------------------
     void set_topics(std::vector<topic_info> topics);  // the attached tables
+    // The listener starts after this position: the hub has "received" everything up to it.
+    void start_at(int64_t position);
     void on_transactions(const std::vector<transaction>& txs);
     void on_topic_loaded(topic_load load);
     void on_history(const std::string& topic, int64_t after, history_result result);

@@ -16,6 +16,7 @@
 #include "capture/db.h"
 #include "capture/db_worker.h"
 #include "capture/listener.h"
+#include "capture/outbox.h"
 #include "core/log.h"
 #include "net/hub_runner.h"
 #include "net/server.h"
@@ -216,6 +217,15 @@ void app::start() {
     set_wakeup(*conn, m.cfg.wakeup);
     auto topics = list_topics(*conn);
     m.topics = topics.size();
+    // Start after everything committed so far: sequence it, then read the highest position.
+    // The hub must know where the stream starts to tell when a topic load has been reached.
+    run_sequencer(*conn);
+    int64_t start_position = 0;
+    {
+        pqxx::work w(*conn);
+        start_position = w.exec("SELECT coalesce(max(position), 0) FROM pglive.tx")[0][0].as<int64_t>();
+        w.commit();
+    }
     conn.reset();
 
     m.loader = std::make_unique<db_worker>(m.cfg.db, "loader");
@@ -243,7 +253,10 @@ void app::start() {
     limits.history_transactions = size_t(m.cfg.history_transactions);
     limits.unload_after_ms = m.cfg.unload_after_s * 1000;
     m.runner = std::make_unique<hub_runner>(m.io, hk, limits);
-    m.runner->post([topics](hub& h) mutable { h.set_topics(std::move(topics)); });
+    m.runner->post([topics, start_position](hub& h) mutable {
+        h.start_at(start_position);
+        h.set_topics(std::move(topics));
+    });
 
     listener_options lo;
     lo.conninfo = m.cfg.db;
@@ -262,7 +275,7 @@ void app::start() {
         else log_warn("listener: database link down: " + why);
     };
     m.capture = std::make_unique<listener>(lo, lc);
-    m.capture->start(std::nullopt);
+    m.capture->start(start_position);
 
     net_options no;
     no.host = m.cfg.listen_host();
