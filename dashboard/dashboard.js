@@ -61,6 +61,13 @@ client.on('state', show_state);
 show_state();
 
 $('#who').textContent = claims ? (claims.sub ?? 'signed in') + (is_admin ? ' · admin' : '') : 'anonymous';
+client.on('error', (e) => {
+  if (e.code !== 'unauthorized') return;
+  // The connection goes on with anonymous rights: say why topics may be missing.
+  const who = $('#who');
+  who.textContent = `token refused: ${e.message}`;
+  who.classList.add('bad');
+});
 if (token) {
   const b = $('#forget-token');
   b.hidden = false;

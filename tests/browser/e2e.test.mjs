@@ -258,6 +258,21 @@ describe('dashboard on pglive demo', () => {
     await p.close();
   });
 
+  test('a remembered token that the server refuses is reported on the page', async () => {
+    const p = await browser.context.newPage();
+    p.on('pageerror', (e) => page_errors.push(e.message));
+    try {
+      await p.addInitScript(() => localStorage.setItem('pglive.token', JSON.stringify('abc.def.ghi')));
+      await p.goto(demo.url + '/');
+      await until(async () => /token refused/.test(await p.locator('#who').textContent()), { what: 'the refused token in the header' });
+      await until(async () => /401/.test(await p.locator('#topic-list').textContent()), { what: 'the 401 in the topic list' });
+      assert.ok(await p.locator('#forget-token').isVisible(), 'a way to drop the token');
+    } finally {
+      await p.evaluate(() => localStorage.removeItem('pglive.token')).catch(() => {});
+      await p.close();
+    }
+  });
+
   test('no script error on any page', () => {
     assert.deepEqual(page_errors, []);
   });
