@@ -187,6 +187,15 @@ describe('dashboard on pglive demo', () => {
     try {
       await p.goto(serve.url + '/');
       await converge(p, demo.db, 'the snapshot from pglive serve');
+      // The page's tables are windowed (limit 100), which the hub resumes with a snapshot; an
+      // unwindowed subscription next to them must resume from the outbox with patches only.
+      await p.evaluate(() => {
+        window.__probe = window.pglive.subscribe('public.orders');
+        window.__probe_snapshots = 0;
+        window.pglive.on('snapshot', (e) => { if (e.sub === window.__probe) window.__probe_snapshots += 1; });
+      });
+      await until(() => p.evaluate(() => window.__probe.ready), { what: 'the unwindowed subscription' });
+      await p.evaluate(() => { window.__probe_snapshots = 0; });  // its first snapshot is not a resume
       await serve.kill();
       await until(() => p.evaluate(() => document.querySelector('#conn').dataset.state === 'reconnecting'),
         { what: 'the page to show it is reconnecting' });
@@ -201,6 +210,11 @@ describe('dashboard on pglive demo', () => {
         { timeout: 30000, interval: 250, what: `pglive serve to listen on port ${port} again` });
       await converge(p, demo.db, 'the page to converge after the restart', 'true', 30000);
       await until(() => p.evaluate(() => document.querySelector('#conn').dataset.state === 'open'), { what: 'state open again' });
+      const ids = JSON.parse(await psql(demo.db, 'SELECT json_agg(id::text ORDER BY id) FROM public.orders'));
+      await until(async () => JSON.stringify(await p.evaluate(() => window.__probe.list().map((r) => String(r.id)))) === JSON.stringify(ids),
+        { what: 'the unwindowed subscription to hold every order' });
+      assert.equal(await p.evaluate(() => window.__probe_snapshots), 0, 'the resume sent a snapshot although the outbox holds the history');
+      assert.equal(await p.evaluate(() => window.pglive.transport), 'ws', 'back on WebSocket, not left on the fallback');
       // Still live after the restart.
       const id = await psql(demo.db, "INSERT INTO public.orders (customer, amount) VALUES ('after-restart', 7) RETURNING id");
       await converge(p, demo.db, `order ${id} after the restart`);
