@@ -474,6 +474,9 @@ async function load_topics() {
 load_topics();
 setInterval(load_topics, 5000);  // new attached tables and subscriber counts, without a reload
 client.on('state', (e) => { if (e.state === 'open') load_topics(); });
+// Subscriber counts change when subscriptions start (ours too): refresh soon after a snapshot.
+let topics_soon = null;
+client.on('snapshot', () => { clearTimeout(topics_soon); topics_soon = setTimeout(load_topics, 300); });
 
 // --- notifications --------------------------------------------------------------------------
 const max_notes = 100;
@@ -595,6 +598,7 @@ async function load_admin() {
   render_admin_tables();
 }
 
+let detach_armed = { topic: null, until: 0 };
 function render_admin_tables() {
   if (!admin_status) return;
   const subs = new Map(topics.map((t) => [t.name, t.subscribers]));
@@ -618,16 +622,20 @@ function render_admin_tables() {
     }
     const td = document.createElement('td');
     const b = document.createElement('button');
-    b.className = 'danger';
-    b.textContent = 'Detach';
-    // Two clicks, no modal dialog: detaching drops every live subscription of the table.
+    // Two clicks, no modal dialog: detaching drops every live subscription of the table. The
+    // armed state lives outside the button, which is rebuilt on every status refresh.
+    const armed = detach_armed.topic === t.topic && Date.now() < detach_armed.until;
+    b.className = armed ? 'danger armed' : 'danger';
+    b.textContent = armed ? 'Confirm detach' : 'Detach';
     b.onclick = async () => {
-      if (!b.classList.contains('armed')) {
+      if (!(detach_armed.topic === t.topic && Date.now() < detach_armed.until)) {
+        detach_armed = { topic: t.topic, until: Date.now() + 4000 };
         b.classList.add('armed');
         b.textContent = 'Confirm detach';
-        setTimeout(() => { b.classList.remove('armed'); b.textContent = 'Detach'; }, 4000);
+        setTimeout(render_admin_tables, 4100);
         return;
       }
+      detach_armed = { topic: null, until: 0 };
       admin_msg(`detaching ${t.topic}…`);
       try {
         await api('/api/admin/detach', { method: 'POST', body: JSON.stringify({ table: t.topic }) });
