@@ -119,6 +119,14 @@ function schedule(view) {
 // A frame flashes at most this many cells: beyond it the eye sees nothing more, the CPU does.
 const flash_budget_per_frame = 400;
 const fade_ms = 900;
+// Flash colours as concrete values: var() inside Web Animations keyframes is not read alike by every browser.
+const colors = {};
+function read_colors() {
+  const css = getComputedStyle(document.documentElement);
+  for (const k of ['flash-add', 'flash-change', 'panel-2']) colors[k] = css.getPropertyValue(`--${k}`).trim();
+}
+read_colors();
+matchMedia('(prefers-color-scheme: light)').addEventListener('change', read_colors);
 const calm = matchMedia('(prefers-reduced-motion: reduce)');  // no flashing or fading for who asked for none
 
 const time_re = /^\d{4}-\d\d-\d\dT?\s?\d\d:\d\d:\d\d/;
@@ -332,7 +340,7 @@ class TableView {
     if (is_new && this.flash_left > 0) {
       this.flash_left -= 1;
       flashed_row = true;
-      r.tr.animate([{ backgroundColor: 'var(--flash-add)' }, { backgroundColor: 'transparent' }], { duration: 1600, easing: 'ease-out' });
+      r.tr.animate([{ backgroundColor: colors['flash-add'] }, { backgroundColor: 'transparent' }], { duration: 1600, easing: 'ease-out' });
     }
     for (const c of this.columns) {
       if (!is_new && !compare_all && colset && !colset.has(c)) continue;
@@ -347,7 +355,7 @@ class TableView {
       td.title = shown !== text ? text : '';
       if (!is_new && !flashed_row && this.flash_left > 0) {
         this.flash_left -= 1;
-        td.animate([{ backgroundColor: 'var(--flash-change)' }, { backgroundColor: 'transparent' }], { duration: 1400, easing: 'ease-out' });
+        td.animate([{ backgroundColor: colors['flash-change'] }, { backgroundColor: 'transparent' }], { duration: 1400, easing: 'ease-out' });
       }
     }
   }
@@ -502,7 +510,7 @@ client.on('message', (m) => {
   li.append(meta, text);
   li.title = JSON.stringify(data, null, 2);
   ol.prepend(li);
-  li.animate([{ backgroundColor: 'var(--flash-add)' }, { backgroundColor: 'var(--panel-2)' }], { duration: 1500 });
+  li.animate([{ backgroundColor: colors['flash-add'] }, { backgroundColor: colors['panel-2'] }], { duration: 1500 });
   while (ol.children.length > max_notes) ol.lastElementChild.remove();
   note_count += 1;
   const badge = $('#note-count');

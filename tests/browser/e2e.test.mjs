@@ -79,10 +79,18 @@ describe('dashboard on pglive demo', () => {
     await psql(demo.db, `UPDATE public.orders SET status = 'e2e-updated' WHERE id = ${inserted}`);
     await page.waitForFunction((id) => document.querySelector(
       `.card[data-topic="public.orders"] tr[data-key="${id}"] td[data-col="status"]`)?.textContent === 'e2e-updated', inserted, { timeout: 5000 });
+    // The changed cell flashes; its neighbours do not.
+    const flashing = await page.evaluate((id) => [...document.querySelectorAll(`.card[data-topic="public.orders"] tr[data-key="${id}"] td`)]
+      .filter((td) => td.getAnimations().length > 0).map((td) => td.dataset.col), inserted);
+    assert.ok(flashing.includes('status'), `flashing cells: ${flashing}`);
+    assert.ok(!flashing.includes('customer'), `flashing cells: ${flashing}`);
   });
 
   test('a DELETE removes the row', async () => {
     await psql(demo.db, `DELETE FROM public.orders WHERE id = ${inserted}`);
+    // It fades out first, then goes.
+    await page.waitForFunction((id) => !!document.querySelector(`.card[data-topic="public.orders"] tr.removed[data-key="${id}"]`),
+      inserted, { timeout: 5000, polling: 'raf' });
     await page.waitForFunction((id) => !document.querySelector(`.card[data-topic="public.orders"] tr[data-key="${id}"]`),
       inserted, { timeout: 5000 });
     await converge(page, demo.db, 'the rows after the delete');
