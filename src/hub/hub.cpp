@@ -2,6 +2,8 @@
 #include "hub/hub.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <deque>
 #include <list>
 #include <set>
@@ -85,6 +87,24 @@ std::vector<change> expand(const change& ch, const std::vector<std::string>& key
         out.push_back(ch);
     }
     return out;
+}
+
+// "2026-11-22T10:00:00.123456Z" → µs since the epoch; 0 when unreadable.
+int64_t parse_ts_us(const std::string& ts) {
+    std::tm tm{};
+    int us = 0;
+    if (ts.size() < 20 || sscanf(ts.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    if (ts[19] == '.') {
+        int digits = 0;
+        for (size_t i = 20; i < ts.size() && isdigit(static_cast<unsigned char>(ts[i])) && digits < 6; ++i, ++digits)
+            us = us * 10 + (ts[i] - '0');
+        while (digits++ < 6) us *= 10;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return int64_t(timegm(&tm)) * 1000000 + us;
 }
 
 poll_answer error_answer(int status, const std::string& code, const std::string& message) {
@@ -378,7 +398,21 @@ struct hub::impl {
 
     // Live fan-out of one applied transaction: ops computed once per shape, each frame
     // serialized once per (shape, sub name, format) and shared by pointer.
+    void observe_latency(const std::string& ts) {
+        if (!hk.wall_us) return;
+        int64_t commit = parse_ts_us(ts);
+        if (commit == 0) return;
+        double seconds = double(hk.wall_us() - commit) / 1e6;
+        auto& st = stats();
+        size_t i = 0;
+        while (i < std::size(hub_stats::latency_buckets) && seconds > hub_stats::latency_buckets[i]) ++i;
+        if (i < std::size(hub_stats::latency_buckets)) ++st.latency_counts[i];
+        ++st.latency_count;
+        st.latency_sum += seconds;
+    }
+
     void fan_out(topic_state& t, const topic_tx& tx) {
+        uint64_t sent_before = stats().patches_sent;
         for (auto& [id, shp] : t.shapes) {
             shape& sh = *shp;
             if (sh.subs.empty()) continue;
@@ -431,6 +465,7 @@ struct hub::impl {
             }
         }
         if (!tx.messages.empty()) deliver_messages(t, tx.position, tx.messages);
+        if (stats().patches_sent != sent_before) observe_latency(tx.ts);
     }
 
     void deliver_messages(topic_state& t, int64_t pos, const std::vector<json>& messages) {

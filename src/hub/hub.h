@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,11 @@ struct hub_limits {
 
 // Counters for /metrics (read on the hub strand).
 struct hub_stats {
+    // Commit → handed to connections, in seconds (Prometheus histogram buckets).
+    static constexpr double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    uint64_t latency_counts[std::size(latency_buckets)] = {};  // non-cumulative per bucket
+    uint64_t latency_count = 0;
+    double latency_sum = 0;
     uint64_t transactions = 0;
     uint64_t patches_sent = 0;     // patch frames handed to connections
     uint64_t messages_sent = 0;
@@ -71,6 +77,7 @@ public:
         std::function<void(const std::string& topic, int64_t after, int64_t upto)> load_history;  // → on_history
         std::function<int64_t()> now_ms;  // steady clock, for unloading idle topics
         std::function<void()> refresh_topics;  // an attach/detach was captured → set_topics
+        std::function<int64_t()> wall_us;      // system clock in µs since the epoch (latency metric)
     };
 
     hub(hooks h, hub_limits limits = {});

@@ -144,6 +144,11 @@ void http_session::route() {
         return send(std::move(res));
     }
 
+    // The dashboard's files are public: a bad ?token= in the page's URL must not keep the
+    // page from loading to say so.
+    bool api = path == "/ws" || path == "/sse" || path == "/poll" || path.rfind("/api/", 0) == 0;
+    if (get && !api) return serve_file(path == "/" ? "/index.html" : path);
+
     access who;
     try {
         who = resolve_access(*ctx_, req_, t);
@@ -223,7 +228,6 @@ void http_session::route() {
         return serve_publish(who);
     }
     if (path.rfind("/api/admin/", 0) == 0) return serve_admin(path.substr(11), who);
-    if (get && path.rfind("/api/", 0) != 0) return serve_file(path == "/" ? "/index.html" : path);
     send(error_response(req_, http::status::not_found, "not_found", "no such endpoint: " + path));
 }
 
@@ -242,6 +246,8 @@ void http_session::serve_file(const std::string& path) {
     res.set(http::field::server, "pglive");
     res.set(http::field::content_type, mime_type(file.string()));
     res.set(http::field::cache_control, "no-cache");
+    // The client library may be imported by pages of any origin (it holds no secret).
+    if (file.filename() == "pglive.js") res.set(http::field::access_control_allow_origin, "*");
     res.keep_alive(req_.keep_alive());
     res.body() = ss.str();
     res.prepare_payload();

@@ -179,6 +179,21 @@ struct app::impl {
             out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
             for (auto& [topic, v] : m) out += name + "{topic=\"" + prometheus_escape(topic) + "\"} " + std::to_string(v) + "\n";
         };
+        {
+            std::string name = "pglive_commit_to_send_seconds";
+            out += "# HELP " + name + " commit time (outbox ts) to patches handed to connections\n# TYPE " + name +
+                   " histogram\n";
+            uint64_t cumulative = 0;
+            for (size_t i = 0; i < std::size(hub_stats::latency_buckets); ++i) {
+                cumulative += s.latency_counts[i];
+                char le[32];
+                snprintf(le, sizeof le, "%g", hub_stats::latency_buckets[i]);
+                out += name + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+            }
+            out += name + "_bucket{le=\"+Inf\"} " + std::to_string(s.latency_count) + "\n";
+            out += name + "_sum " + std::to_string(s.latency_sum) + "\n" + name + "_count " +
+                   std::to_string(s.latency_count) + "\n";
+        }
         labeled("pglive_changes_total", "captured changes per topic", "counter", s.changes_by_topic);
         labeled("pglive_topic_patches_total", "patch frames sent per topic", "counter", s.patches_by_topic);
         labeled("pglive_subscriptions", "subscriptions per topic", "gauge", s.subscriptions_by_topic);
@@ -233,6 +248,10 @@ void app::start() {
 
     hub::hooks hk;
     hk.now_ms = steady_ms;
+    hk.wall_us = [] {
+        return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
     hk.load_topic = [&m](const std::string& topic) {
         m.loader->load_topic(topic, [&m, topic](topic_load load) {
             if (load.info.topic.empty()) load.info.topic = topic;
