@@ -22,7 +22,7 @@ const char* usage_text =
     "  pglive install [--db CONNINFO]\n"
     "  pglive attach TABLE [--db CONNINFO] [--key COL,...] [--columns COL,...|--exclude COL,...]\n"
     "  pglive detach TABLE [--db CONNINFO]\n"
-    "  pglive status [--db CONNINFO]\n"
+    "  pglive status [--db CONNINFO] [--json]\n"
     "  pglive demo   [--listen HOST:PORT] [--traffic N]\n"
     "  pglive --help | --version\n"
     "\n"
@@ -64,9 +64,10 @@ parsed_args parse_args(const std::vector<std::string>& args) {
         if (eq != std::string::npos) {
             value = name.substr(eq + 1);
             name = name.substr(0, eq);
-        } else {
-            if (i + 1 >= args.size()) throw usage_error("option --" + name + " needs a value");
+        } else if (i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0) {
             value = args[++i];
+        } else {
+            value = "true";  // a switch, e.g. status --json
         }
         for (auto& ch : name)
             if (ch == '-') ch = '_';
