@@ -8,18 +8,20 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian bookworm packages: build, run (a private PostgreSQL for demo/tests), browser tests.
 DEB_PACKAGES := build-essential cmake pkg-config g++ \
 	libboost-dev libboost-system-dev libpqxx-dev libpq-dev nlohmann-json3-dev libssl-dev \
-	libgtest-dev googletest postgresql-15 postgresql-client-15 \
-	nodejs npm chromium
+	libgtest-dev googletest postgresql-15 postgresql-client-15 chromium
 
 .PHONY: all deps build test demo bench clean node-deps
 
 all: build
 
-# Installs only what dpkg says is missing, so a ready machine pays nothing.
+# Installs only what dpkg says is missing, so a ready machine pays nothing. Node and npm are
+# looked for as commands: a machine may have them from another package (NodeSource's nodejs
+# bundles npm and conflicts with Debian's npm package).
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
