@@ -108,7 +108,9 @@ std::unique_ptr<test::ws_client> subscribe(uint16_t port, const std::string& top
     ws->send(json{{"op", "subscribe"}, {"ref", "1"}, {"topic", topic}});
     auto first = ws->read(10s);
     EXPECT_TRUE(first.has_value());
-    if (first) EXPECT_EQ((*first)["type"], "subscribed") << first->dump();
+    if (first) {
+        EXPECT_EQ((*first)["type"], "subscribed") << first->dump();
+    }
     EXPECT_TRUE(pump_until(*ws, v, [&] { return v.snapshots > 0; }, 20s));
     return ws;
 }
