@@ -73,6 +73,9 @@ struct net_context {
     std::atomic<uint64_t> next_id{1};
 };
 
+// Net's own counters (connections, frames, bytes, overflows, disconnect reasons), Prometheus text.
+std::string net_metrics_text(net_context& ctx);
+
 class server {
 public:
     server(boost::asio::io_context& io, hub_runner& runner, net_options opt, net_callbacks cb);
@@ -80,6 +83,8 @@ public:
     void start();  // binds and listens; throws std::runtime_error naming the address
     void stop();
     uint16_t port() const { return port_; }
+    // Net's own counters in Prometheus text (GET /metrics appends callbacks.metrics()).
+    std::string metrics_text() const;
 
 private:
     void do_accept();

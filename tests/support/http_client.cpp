@@ -73,6 +73,7 @@ sse_client::sse_client(const std::string& host, uint16_t port, const std::string
         if (!fill(until)) return;
     auto end = buf_.find("\r\n\r\n");
     std::string head = buf_.substr(0, end);
+    head_ = head;
     buf_.erase(0, end + 4);
     status_ = std::stoi(head.substr(9, 3));
     if (status_ != 200) {

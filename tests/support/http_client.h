@@ -36,6 +36,7 @@ public:
     sse_client(const std::string& host, uint16_t port, const std::string& target,
                const std::map<std::string, std::string>& headers = {});
     int status() const { return status_; }
+    const std::string& head() const { return head_; }  // status line and headers, as sent
     const std::string& error_body() const { return error_body_; }
     std::optional<sse_event> read(std::chrono::milliseconds deadline);  // skips comments
     void close();
@@ -47,6 +48,7 @@ private:
     std::string buf_;
     int status_ = 0;
     std::string error_body_;
+    std::string head_;
     bool reading_ = false, ready_ = false;
     size_t got_ = 0;
     boost::system::error_code ec_;

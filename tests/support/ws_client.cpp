@@ -12,10 +12,19 @@ namespace websocket = beast::websocket;
 using tcp = boost::asio::ip::tcp;
 
 ws_client::ws_client(const std::string& host, uint16_t port, const std::string& target,
-                     const std::map<std::string, std::string>& headers)
+                     const std::map<std::string, std::string>& headers, int recv_buffer)
     : ws_(ioc_) {
     tcp::resolver resolver(ioc_);
-    beast::get_lowest_layer(ws_).connect(resolver.resolve(host, std::to_string(port)));
+    auto endpoints = resolver.resolve(host, std::to_string(port));
+    auto& sock = beast::get_lowest_layer(ws_).socket();
+    if (recv_buffer > 0) {
+        // Set before connect: the window is negotiated at the handshake.
+        sock.open(endpoints.begin()->endpoint().protocol());
+        sock.set_option(boost::asio::socket_base::receive_buffer_size(recv_buffer));
+        sock.connect(*endpoints.begin());
+    } else {
+        beast::get_lowest_layer(ws_).connect(endpoints);
+    }
     ws_.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
         for (auto& [k, v] : headers) req.set(k, v);
     }));

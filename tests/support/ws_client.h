@@ -19,8 +19,10 @@ namespace pglive::test {
 class ws_client {
 public:
     // Connects and upgrades; throws boost::system::system_error (e.g. 401/403 refusals).
+    // recv_buffer > 0 shrinks the socket's receive buffer, so a client that stops reading
+    // stalls the server quickly (tests of the send-queue bound).
     ws_client(const std::string& host, uint16_t port, const std::string& target = "/ws",
-              const std::map<std::string, std::string>& headers = {});
+              const std::map<std::string, std::string>& headers = {}, int recv_buffer = 0);
     ~ws_client();
 
     void send(const json& message) { send_text(message.dump()); }
