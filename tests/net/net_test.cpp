@@ -375,7 +375,11 @@ TEST_F(net_fixture, metrics_has_net_counters_and_other_stages) {
     auto c = ws();
     c->send({{"op", "ping"}});
     ASSERT_TRUE(c->read(5s));
-    auto text = metrics();
+    // The pong can reach us before the server's write handler counts it: poll with a deadline.
+    std::string text = metrics();
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (metric(text, "pglive_frames_sent_total") < 1 && std::chrono::steady_clock::now() < deadline)
+        text = metrics();
     EXPECT_GE(metric(text, "pglive_websocket_connections_total"), 1);
     EXPECT_GE(metric(text, "pglive_frames_sent_total"), 1);
     EXPECT_NE(text.find("pglive_test_stage 1"), std::string::npos);
