@@ -57,6 +57,19 @@ json table_state(const std::string& table) {
 
 int64_t max_position() { return query_json("SELECT to_jsonb(coalesce(max(position),0)) FROM pglive.tx").get<int64_t>(); }
 
+// The position of the last committed transaction, once pglive's sequencer has given every
+// committed change a position (it runs when the listener wakes, so right after a commit the
+// newest transaction may not have one yet).
+int64_t settled_position() {
+    bool settled = test::eventually([] {
+        return query_json("SELECT to_jsonb(count(*)) FROM pglive.outbox o WHERE NOT EXISTS "
+                          "(SELECT 1 FROM pglive.tx t WHERE t.xid = o.xid)")
+                   .get<int>() == 0;
+    }, std::chrono::seconds(30));
+    EXPECT_TRUE(settled) << "changes left without a position";
+    return max_position();
+}
+
 // A subscriber's view, built only from what the server sent.
 struct view {
     json state = json::object();
@@ -175,12 +188,12 @@ TEST_F(e2e, snapshot_then_one_patch_per_transaction_in_commit_order) {
     sql("UPDATE public.e2e_orders SET status = 'done' WHERE id = 2");
     sql("DELETE FROM public.e2e_orders WHERE id = 3");
     sql("UPDATE public.e2e_orders SET id = 9 WHERE id = 4");  // a key change
-    int64_t last = max_position();
+    int64_t last = settled_position();
     ASSERT_TRUE(pump_until(*ws, v, [&] { return v.pos >= last; }, 10s));
     EXPECT_EQ(v.state, table_state("public.e2e_orders"));
     EXPECT_TRUE(v.strictly_increasing());
     sql("TRUNCATE public.e2e_orders");
-    last = max_position();
+    last = settled_position();
     ASSERT_TRUE(pump_until(*ws, v, [&] { return v.pos >= last; }, 10s));
     EXPECT_EQ(v.state, json::object());
 }
@@ -230,14 +243,7 @@ TEST_F(e2e, concurrent_writers_snapshot_hand_off_and_killed_listener) {
     });
     std::thread reader([&] { pump_until(*ws, v, [&] { return stop.load(); }, 120s); });
     for (auto& t : writers) t.join();
-    int64_t last = max_position();
-    // The sequencer runs in pglive; wait for it to give every commit a position.
-    ASSERT_TRUE(eventually([&] {
-        return query_json("SELECT to_jsonb(count(*)) FROM pglive.outbox o WHERE topic = 'public.e2e_stream' AND NOT "
-                          "EXISTS (SELECT 1 FROM pglive.tx t WHERE t.xid = o.xid)")
-                   .get<int>() == 0;
-    }, 30s));
-    last = max_position();
+    int64_t last = settled_position();
     stop = true;
     reader.join();
     killer.join();
