@@ -32,7 +32,7 @@ node-deps: deps
 	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$${BUILD_TYPE:-Release} >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build node-deps
