@@ -24,10 +24,11 @@ using test::eventually;
 
 // One PostgreSQL for the whole suite; each test uses its own tables.
 cluster& pg() {
-    static cluster* c = [] {
+    // Destroyed at exit: stops PostgreSQL and removes its directory.
+    static std::unique_ptr<cluster> c = [] {
         cluster::options o;
         o.settings = {"fsync=off"};  // durability is not under test here; speed is welcome
-        auto* p = new cluster(o);
+        auto p = std::make_unique<cluster>(o);
         p->start();
         auto conn = open_connection(p->conninfo(), "test");
         install_schema(*conn);
