@@ -27,10 +27,11 @@ using test::eventually;
 
 // This suite's own PostgreSQL: its tests change the wake-up mode, which is database-wide.
 cluster& proto_pg() {
-    static cluster* c = [] {
+    // Destroyed at exit: stops PostgreSQL and removes its directory.
+    static std::unique_ptr<cluster> c = [] {
         cluster::options o;
         o.settings = {"fsync=off"};  // durability is not under test here
-        auto* p = new cluster(o);
+        auto p = std::make_unique<cluster>(o);
         p->start();
         auto conn = open_connection(p->conninfo(), "test");
         install_schema(*conn);
