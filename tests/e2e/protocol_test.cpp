@@ -452,6 +452,68 @@ TEST_F(protocol_e2e, websocket_resume_with_since_gets_the_patches_after_and_no_s
     EXPECT_EQ(c3.subs[T].state, rows_of("SELECT * FROM " + T));
 }
 
+// A filtered subscription resumed on another node (from the outbox) and on the same node
+// (from memory) gets exactly the patches the live one got; a window or a TRUNCATE in the
+// range gets a snapshot instead.
+TEST_F(protocol_e2e, filtered_resume_from_memory_and_outbox_matches_the_live_stream) {
+    const std::string T = "public.proto_fresume";
+    sql("CREATE TABLE public.proto_fresume (id int PRIMARY KEY, status text, amount int);"
+        "INSERT INTO public.proto_fresume VALUES (1, 'open', 1), (2, 'closed', 2);"
+        "SELECT pglive.attach('public.proto_fresume');");
+    auto s = serve();
+    const json sub = {{"topic", T}, {"sub", "open"}, {"filter", json::array({"status=eq.open"})}};
+    ws_conn live(s.port);
+    live.subscribe(sub);
+    int64_t from = live.subs["open"].pos;
+    json at_from = live.subs["open"].state;
+    sql("UPDATE public.proto_fresume SET status = 'open' WHERE id = 2");     // into the filter
+    sql("UPDATE public.proto_fresume SET amount = 10 WHERE id = 1");         // inside
+    sql("INSERT INTO public.proto_fresume VALUES (3, 'closed', 3)");         // outside: nothing
+    sql("UPDATE public.proto_fresume SET status = 'closed', amount = 20 WHERE id = 1");  // out of it
+    sql("BEGIN; UPDATE public.proto_fresume SET id = 4 WHERE id = 2; INSERT INTO public.proto_fresume VALUES (5, 'open', 5); COMMIT");
+    int64_t last = last_position();
+    auto open_rows = [&] { return rows_of("SELECT * FROM " + T + " WHERE status = 'open'"); };
+    ASSERT_TRUE(live.pump_until([&] { return live.subs["open"].pos >= last; }));
+    EXPECT_EQ(live.subs["open"].state, open_rows());
+    EXPECT_EQ(live.subs["open"].patches.size(), 4u);
+
+    auto resume_on = [&](uint16_t port) {
+        ws_conn c(port);
+        c.subs["open"].state = at_from;
+        json req = sub;
+        req["since"] = std::to_string(from);
+        c.subscribe(req, false);
+        EXPECT_TRUE(c.pump_until([&] { return c.subs["open"].pos >= last; }));
+        EXPECT_EQ(c.subs["open"].snapshots, 0);
+        EXPECT_EQ(c.subs["open"].state, open_rows());
+        std::vector<json> a, b;
+        for (auto& m : live.subs["open"].patches) a.push_back(json{{"pos", m["pos"]}, {"patch", m["patch"]}});
+        for (auto& m : c.subs["open"].patches) b.push_back(json{{"pos", m["pos"]}, {"patch", m["patch"]}});
+        EXPECT_EQ(b, a);
+    };
+    resume_on(s.port);  // from memory
+    auto s2 = serve();
+    resume_on(s2.port);  // from the outbox
+
+    // A windowed subscription cannot resume: its window at `since` is unknown.
+    ws_conn w(s.port);
+    w.subscribe({{"topic", T}, {"sub", "w"}, {"limit", 2}, {"order", "amount.desc"}, {"since", std::to_string(from)}});
+    EXPECT_EQ(w.subs["w"].state, rows_of("SELECT * FROM " + T + " ORDER BY amount DESC LIMIT 2"));
+
+    // A TRUNCATE in the range: the outbox does not hold the removed rows, so a snapshot.
+    sql("TRUNCATE public.proto_fresume");
+    sql("INSERT INTO public.proto_fresume VALUES (9, 'open', 9)");
+    last = last_position();
+    auto s3 = serve();
+    ws_conn t(s3.port);
+    t.subs["open"].state = at_from;
+    json req = sub;
+    req["since"] = std::to_string(from);
+    t.subscribe(req, true);
+    ASSERT_TRUE(t.pump_until([&] { return t.subs["open"].pos >= last; }));
+    EXPECT_EQ(t.subs["open"].state, open_rows());
+}
+
 TEST_F(protocol_e2e, sse_reconnect_with_last_event_id_loses_nothing) {
     sql("CREATE TABLE public.proto_sse (id int PRIMARY KEY, v int);"
         "INSERT INTO public.proto_sse VALUES (1, 1);"
