@@ -568,6 +568,52 @@ TEST_F(protocol_e2e, sse_reconnect_with_last_event_id_loses_nothing) {
     EXPECT_NE(bad.error_body().find("unknown_topic"), std::string::npos) << bad.error_body();
 }
 
+// SSE and long-poll take the same filters as WebSocket, and SSE carries published messages.
+TEST_F(protocol_e2e, sse_and_long_poll_filters_and_sse_messages) {
+    const std::string T = "public.proto_ssef";
+    sql("CREATE TABLE public.proto_ssef (id int PRIMARY KEY, status text);"
+        "INSERT INTO public.proto_ssef VALUES (1, 'open'), (2, 'closed');"
+        "SELECT pglive.attach('public.proto_ssef');");
+    auto s = serve();
+    auto open_rows = [&] { return rows_of("SELECT * FROM " + T + " WHERE status = 'open'"); };
+    test::sse_client sse("127.0.0.1", s.port, "/sse?topic=" + T + "&filter=status%3Deq.open");
+    ASSERT_EQ(sse.status(), 200) << sse.error_body();
+    json first = json::parse(test::http_get("127.0.0.1", s.port, "/poll?topic=" + T + "&filter=status%3Deq.open").body);
+    ASSERT_TRUE(first.contains("snapshot")) << first.dump();
+    EXPECT_EQ(first["snapshot"], open_rows());
+    view v;
+    std::vector<json> messages;
+    auto read_until = [&](const std::function<bool()>& pred) {
+        auto until = std::chrono::steady_clock::now() + 10s;
+        while (!pred() && std::chrono::steady_clock::now() < until) {
+            auto e = sse.read(200ms);
+            if (!e) continue;
+            json m = json::parse(e->data);
+            if (e->event == "message") messages.push_back(m);
+            else v.take(m);
+        }
+        return pred();
+    };
+    ASSERT_TRUE(read_until([&] { return v.snapshots == 1; }));
+    EXPECT_EQ(v.state, open_rows());
+    sql("UPDATE public.proto_ssef SET status = 'open' WHERE id = 2");
+    sql("UPDATE public.proto_ssef SET status = 'closed' WHERE id = 1");
+    sql("INSERT INTO public.proto_ssef VALUES (3, 'closed')");  // nothing for this filter
+    sql("SELECT pglive.publish('public.proto_ssef', '{\"hello\":\"sse\"}')");
+    ASSERT_TRUE(read_until([&] { return !messages.empty(); }));
+    EXPECT_EQ(messages[0]["data"], json({{"hello", "sse"}}));
+    EXPECT_EQ(v.patches.size(), 2u);  // messages follow the patches before them, in order
+    EXPECT_EQ(v.state, open_rows());
+
+    json got = json::parse(test::http_get("127.0.0.1", s.port, "/poll?topic=" + T + "&filter=status%3Deq.open&since=" +
+                                          first["pos"].get<std::string>() + "&timeout=0").body);
+    ASSERT_TRUE(got.contains("patches")) << got.dump();
+    json state = first["snapshot"];
+    for (auto& p : got["patches"]) state.patch_inplace(p["patch"]);
+    EXPECT_EQ(got["patches"].size(), 2u) << got.dump();
+    EXPECT_EQ(state, open_rows());
+}
+
 TEST_F(protocol_e2e, long_poll_answers_at_once_parks_and_times_out) {
     sql("CREATE TABLE public.proto_poll (id int PRIMARY KEY, v int);"
         "INSERT INTO public.proto_poll VALUES (1, 1);"
