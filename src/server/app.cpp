@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -63,6 +64,7 @@ struct app::impl {
     std::atomic<uint64_t> captured_transactions{0};
     std::atomic<size_t> topics{0};
     mutable std::mutex mutex_;
+    std::condition_variable link_changed;  // with mutex_: start() waits for the first link-up
     std::string link_reason = "not connected yet";  // guarded by mutex_
     hub_stats stats_copy;                         // guarded by mutex_; refreshed on the hub strand
     json last_status;                             // guarded by mutex_; outbox size, lag
@@ -70,10 +72,13 @@ struct app::impl {
     explicit impl(config c) : cfg(std::move(c)) {}
 
     void set_link(bool up, const std::string& why) {
-        std::lock_guard<std::mutex> g(mutex_);
-        if (link_up && !up) ++link_downs;
-        link_up = up;
-        link_reason = why;
+        {
+            std::lock_guard<std::mutex> g(mutex_);
+            if (link_up && !up) ++link_downs;
+            link_up = up;
+            link_reason = why;
+        }
+        link_changed.notify_all();
     }
 
     std::pair<bool, std::string> health() const {
@@ -282,7 +287,12 @@ void app::start() {
     lo.wakeup = m.cfg.wakeup;
     lo.poll_interval_ms = int(m.cfg.poll_interval_ms);
     lo.safety_interval_ms = int(m.cfg.safety_interval_ms);
-    lo.batch_transactions = int(m.cfg.batch_transactions);
+    // One read is handed to every connection at once, a frame per transaction: a read larger
+    // than a connection's queue bound would resync even a fast client. Keep reads under half of it.
+    lo.batch_transactions = int(std::max<int64_t>(1, std::min(m.cfg.batch_transactions, m.cfg.max_queue_frames / 2)));
+    if (lo.batch_transactions < m.cfg.batch_transactions)
+        log_info("batch_transactions lowered to " + std::to_string(lo.batch_transactions) +
+                 ", half of max_queue_frames, so a burst cannot overflow a fast client's queue");
     listener_callbacks lc;
     lc.on_transactions = [&m](std::vector<transaction> txs) {
         m.captured_transactions += txs.size();
@@ -295,6 +305,12 @@ void app::start() {
     };
     m.capture = std::make_unique<listener>(lo, lc);
     m.capture->start(start_position);
+    {
+        // Ready means healthy: wait (briefly) for the listener's first link-up.
+        std::unique_lock<std::mutex> g(m.mutex_);
+        if (!m.link_changed.wait_for(g, std::chrono::seconds(10), [&m] { return m.link_up.load() || m.stopping.load(); }))
+            log_warn("listener not connected after 10 s; serving anyway (/healthz answers 503 until it is)");
+    }
 
     net_options no;
     no.host = m.cfg.listen_host();
