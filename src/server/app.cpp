@@ -389,6 +389,7 @@ void app::run() {
 void app::stop() {
     auto& m = *impl_;
     if (m.stopping.exchange(true)) return;
+    m.link_changed.notify_all();
     if (m.capture) m.capture->stop();
     asio::post(m.io, [&m] {
         if (m.net) m.net->stop();

@@ -14,6 +14,7 @@
 #include "core/jwt.h"
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/test_db.h"
 #include "support/ws_client.h"
 
 namespace pglive {
@@ -22,79 +23,17 @@ namespace {
 using namespace std::chrono_literals;
 using test::eventually;
 
-// One PostgreSQL for the whole suite; each test uses its own tables.
-cluster& pg() {
-    // Destroyed at exit: stops PostgreSQL and removes its directory.
-    static std::unique_ptr<cluster> c = [] {
-        cluster::options o;
-        o.settings = {"fsync=off"};  // durability is not under test here; speed is welcome
-        auto p = std::make_unique<cluster>(o);
-        p->start();
-        auto conn = open_connection(p->conninfo(), "test");
-        install_schema(*conn);
-        return p;
-    }();
-    return *c;
+// One PostgreSQL for the whole suite (stopped at exit); each test uses its own tables.
+test::test_db& db() {
+    static test::test_db d;
+    return d;
 }
-
-void sql(const std::string& text) {
-    auto conn = open_connection(pg().conninfo(), "test");
-    pqxx::work w(*conn);
-    w.exec(text);
-    w.commit();
-}
-
-json query_json(const std::string& text) {
-    auto conn = open_connection(pg().conninfo(), "test");
-    pqxx::work w(*conn);
-    auto r = w.exec(text);
-    return json::parse(r[0][0].c_str());
-}
-
-// The table as the protocol's state object: key text → row.
-json table_state(const std::string& table) {
-    return query_json("SELECT coalesce(jsonb_object_agg(id::text, to_jsonb(t)), '{}') FROM " + table + " t");
-}
-
-int64_t max_position() { return query_json("SELECT to_jsonb(coalesce(max(position),0)) FROM pglive.tx").get<int64_t>(); }
-
-// The position of the last committed transaction, once pglive's sequencer has given every
-// committed change a position (it runs when the listener wakes, so right after a commit the
-// newest transaction may not have one yet).
-int64_t settled_position() {
-    bool settled = test::eventually([] {
-        return query_json("SELECT to_jsonb(count(*)) FROM pglive.outbox o WHERE NOT EXISTS "
-                          "(SELECT 1 FROM pglive.tx t WHERE t.xid = o.xid)")
-                   .get<int>() == 0;
-    }, std::chrono::seconds(30));
-    EXPECT_TRUE(settled) << "changes left without a position";
-    return max_position();
-}
-
-// A subscriber's view, built only from what the server sent.
-struct view {
-    json state = json::object();
-    int64_t pos = -1;
-    std::vector<int64_t> positions;  // of patches, in arrival order
-    int snapshots = 0;
-
-    void take(const json& m) {
-        if (m["type"] == "snapshot") {
-            state = m["rows"];
-            pos = std::stoll(m["pos"].get<std::string>());
-            ++snapshots;
-        } else if (m["type"] == "patch") {
-            state.patch_inplace(m["patch"]);  // in place: a copy per patch would make the client the bottleneck
-            pos = std::stoll(m["pos"].get<std::string>());
-            positions.push_back(pos);
-        }
-    }
-    bool strictly_increasing() const {
-        for (size_t i = 1; i < positions.size(); ++i)
-            if (positions[i] <= positions[i - 1]) return false;
-        return true;
-    }
-};
+cluster& pg() { return db().pg(); }
+void sql(const std::string& text) { db().sql(text); }
+json query_json(const std::string& text) { return db().query_json(text); }
+json table_state(const std::string& table) { return db().rows_of("SELECT * FROM " + table); }
+int64_t settled_position() { return db().settled_position(); }
+using test::view;
 
 // Reads messages into `v` until `pred` holds or the deadline passes.
 bool pump_until(test::ws_client& ws, view& v, const std::function<bool()>& pred, std::chrono::milliseconds deadline) {
@@ -182,8 +121,8 @@ TEST_F(e2e, snapshot_then_one_patch_per_transaction_in_commit_order) {
     sql("BEGIN; INSERT INTO public.e2e_orders VALUES (3, 'open', 30);"
         "UPDATE public.e2e_orders SET amount = 11 WHERE id = 1;"
         "INSERT INTO public.e2e_orders VALUES (4, 'late', 40); COMMIT;");
-    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.positions.size() >= 1; }, 10s));
-    EXPECT_EQ(v.positions.size(), 1u);  // three statements, one transaction, one patch
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.patches.size() >= 1; }, 10s));
+    EXPECT_EQ(v.patches.size(), 1u);  // three statements, one transaction, one patch
     EXPECT_EQ(v.state, table_state("public.e2e_orders"));
 
     sql("UPDATE public.e2e_orders SET status = 'done' WHERE id = 2");
@@ -192,7 +131,7 @@ TEST_F(e2e, snapshot_then_one_patch_per_transaction_in_commit_order) {
     int64_t last = settled_position();
     ASSERT_TRUE(pump_until(*ws, v, [&] { return v.pos >= last; }, 10s));
     EXPECT_EQ(v.state, table_state("public.e2e_orders"));
-    EXPECT_TRUE(v.strictly_increasing());
+    EXPECT_TRUE(test::strictly_increasing(v.positions()));
     sql("TRUNCATE public.e2e_orders");
     last = settled_position();
     ASSERT_TRUE(pump_until(*ws, v, [&] { return v.pos >= last; }, 10s));
@@ -252,9 +191,10 @@ TEST_F(e2e, concurrent_writers_snapshot_hand_off_and_killed_listener) {
         << "at " << v.pos << " of " << last << "; server output:\n" << s.proc->output() << "\nmetrics:\n"
         << test::http_get("127.0.0.1", s.port, "/metrics").body;
     EXPECT_EQ(v.state, table_state("public.e2e_stream"));
-    EXPECT_TRUE(v.strictly_increasing());
-    std::set<int64_t> unique(v.positions.begin(), v.positions.end());
-    EXPECT_EQ(unique.size(), v.positions.size());
+    EXPECT_TRUE(test::strictly_increasing(v.positions()));
+    auto positions = v.positions();
+    std::set<int64_t> unique(positions.begin(), positions.end());
+    EXPECT_EQ(unique.size(), positions.size());
 }
 
 TEST_F(e2e, keeps_serving_across_a_database_restart_and_reports_health) {

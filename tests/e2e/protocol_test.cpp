@@ -17,6 +17,7 @@
 #include "core/jwt.h"
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/test_db.h"
 #include "support/ws_client.h"
 
 namespace pglive {
@@ -26,50 +27,15 @@ using namespace std::chrono_literals;
 using test::eventually;
 
 // This suite's own PostgreSQL: its tests change the wake-up mode, which is database-wide.
-cluster& proto_pg() {
-    // Destroyed at exit: stops PostgreSQL and removes its directory.
-    static std::unique_ptr<cluster> c = [] {
-        cluster::options o;
-        o.settings = {"fsync=off"};  // durability is not under test here
-        auto p = std::make_unique<cluster>(o);
-        p->start();
-        auto conn = open_connection(p->conninfo(), "test");
-        install_schema(*conn);
-        return p;
-    }();
-    return *c;
+test::test_db& proto_db() {
+    static test::test_db d;
+    return d;
 }
-
-void sql(const std::string& text) {
-    auto conn = open_connection(proto_pg().conninfo(), "test");
-    pqxx::work w(*conn);
-    w.exec(text);
-    w.commit();
-}
-
-json query_json(const std::string& text) {
-    auto conn = open_connection(proto_pg().conninfo(), "test");
-    pqxx::work w(*conn);
-    auto r = w.exec(text);
-    return json::parse(r[0][0].c_str());
-}
-
-// What the protocol's state object must equal: key text → row, for `select` (a subquery).
-json rows_of(const std::string& select) {
-    return query_json("SELECT coalesce(jsonb_object_agg(id::text, to_jsonb(t)), '{}') FROM (" + select + ") t");
-}
-
-// The position of the last commit so far. Positions are stamped by a running pglive's
-// sequencer after commit, so wait until every captured transaction has one.
-int64_t last_position() {
-    bool sequenced = eventually([] {
-        return query_json("SELECT to_jsonb(count(*)) FROM pglive.outbox o WHERE NOT EXISTS "
-                          "(SELECT 1 FROM pglive.tx t WHERE t.xid = o.xid)")
-                   .get<int>() == 0;
-    }, std::chrono::seconds(30));
-    EXPECT_TRUE(sequenced) << "captured transactions still without a position";
-    return query_json("SELECT to_jsonb(coalesce(max(position),0)) FROM pglive.tx").get<int64_t>();
-}
+cluster& proto_pg() { return proto_db().pg(); }
+void sql(const std::string& text) { proto_db().sql(text); }
+json query_json(const std::string& text) { return proto_db().query_json(text); }
+json rows_of(const std::string& select) { return proto_db().rows_of(select); }
+int64_t last_position() { return proto_db().settled_position(); }
 
 // Positions of the transactions that touched `topic` after `after`, in order.
 std::vector<int64_t> positions_of(const std::string& topic, int64_t after) {
@@ -81,36 +47,8 @@ std::vector<int64_t> positions_of(const std::string& topic, int64_t after) {
 
 int64_t pos_of(const json& m) { return std::stoll(m["pos"].get<std::string>()); }
 
-// One subscription's view, built only from what the server sent.
-struct view {
-    json state = json::object();
-    int64_t pos = -1;
-    int snapshots = 0;
-    std::vector<json> patches;  // whole patch messages, in arrival order
-
-    void take(const json& m) {
-        if (m["type"] == "snapshot") {
-            state = m["rows"];
-            pos = pos_of(m);
-            ++snapshots;
-        } else if (m["type"] == "patch") {
-            state.patch_inplace(m["patch"]);
-            pos = pos_of(m);
-            patches.push_back(m);
-        }
-    }
-    std::vector<int64_t> positions() const {
-        std::vector<int64_t> out;
-        for (auto& p : patches) out.push_back(pos_of(p));
-        return out;
-    }
-};
-
-bool strictly_increasing(const std::vector<int64_t>& v) {
-    for (size_t i = 1; i < v.size(); ++i)
-        if (v[i] <= v[i - 1]) return false;
-    return true;
-}
+using test::strictly_increasing;
+using test::view;
 
 // A WebSocket connection with any number of subscriptions: snapshots and patches go to the
 // view of their `sub`, everything else (replies, errors, messages) into `others`.

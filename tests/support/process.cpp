@@ -93,8 +93,10 @@ std::optional<int> process::wait_exit(std::chrono::milliseconds deadline) {
         int st = 0;
         pid_t r = waitpid(pid_, &st, WNOHANG);
         if (r == pid_) {
-            std::lock_guard<std::mutex> g(mutex_);
+            std::unique_lock<std::mutex> g(mutex_);
             status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            // Its last lines may still be in the pipes: let the readers reach end of file.
+            cv_.wait_for(g, std::chrono::seconds(5), [this] { return open_streams_ == 0; });
             return status_;
         }
         if (std::chrono::steady_clock::now() > until) return std::nullopt;
