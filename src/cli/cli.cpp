@@ -33,18 +33,6 @@ struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-std::vector<std::string> split_commas(const std::string& v) {
-    std::vector<std::string> out;
-    size_t at = 0;
-    while (at <= v.size()) {
-        size_t c = v.find(',', at);
-        if (c == std::string::npos) c = v.size();
-        if (c > at) out.push_back(v.substr(at, c - at));
-        at = c + 1;
-    }
-    return out;
-}
-
 // Flags as (name without dashes, '-' → '_', value); "--flag=value" and "--flag value".
 struct parsed_args {
     std::vector<std::string> positional;
@@ -152,9 +140,9 @@ int cmd_install(const parsed_args& p) {
 int cmd_attach(const parsed_args& p) {
     if (p.positional.size() != 1) throw usage_error("attach needs exactly one TABLE");
     std::string db = db_of(p, {"key", "columns", "exclude"});
-    auto key = split_commas(flag(p, "key"));
-    auto columns = split_commas(flag(p, "columns"));
-    auto exclude = split_commas(flag(p, "exclude"));
+    auto key = split_list(flag(p, "key"));
+    auto columns = split_list(flag(p, "columns"));
+    auto exclude = split_list(flag(p, "exclude"));
     if (!columns.empty() && !exclude.empty()) throw usage_error("--columns and --exclude cannot be used together");
     auto conn = open_connection(db, "admin");
     topic_info t = attach(*conn, p.positional[0], key, columns, exclude);

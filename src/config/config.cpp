@@ -17,6 +17,8 @@ std::string trim(const std::string& s) {
     return s.substr(b, e - b + 1);
 }
 
+}  // namespace
+
 std::vector<std::string> split_list(const std::string& v) {
     std::vector<std::string> out;
     size_t at = 0;
@@ -29,6 +31,8 @@ std::vector<std::string> split_list(const std::string& v) {
     }
     return out;
 }
+
+namespace {
 
 using setter = std::function<void(config&, const std::string& value, const std::string& where)>;
 

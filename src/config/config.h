@@ -63,6 +63,9 @@ void load_config_file(config& c, const std::string& path);
 // DATABASE_URL and PGLIVE_<KEY> variables.
 void load_config_env(config& c, char** envp);
 
+// "a, b,c" → {"a","b","c"} (blanks trimmed, empty items dropped): list settings and CLI lists.
+std::vector<std::string> split_list(const std::string& text);
+
 // Checks cross-field rules (wakeup value, listen address form…).
 void validate_config(const config& c);
 

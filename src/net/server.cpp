@@ -4,6 +4,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "core/log.h"
+#include "core/prometheus.h"
 #include "net/http_session.h"
 
 namespace pglive {
@@ -23,31 +24,24 @@ server::~server() = default;
 std::string server::metrics_text() const { return net_metrics_text(*ctx_); }
 
 std::string net_metrics_text(net_context& ctx) {
+    namespace prom = prometheus;
     auto& s = ctx.stats;
     std::string text;
-    auto line = [&](const char* name, const char* help, const char* type, double v) {
-        text += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-                std::to_string(v) + "\n";
-    };
-    line("pglive_http_requests_total", "HTTP requests read", "counter", double(s.http_requests));
-    line("pglive_connections", "open WebSocket and SSE connections", "gauge", double(s.ws_open + s.sse_open));
-    line("pglive_websocket_connections", "open WebSocket connections", "gauge", double(s.ws_open));
-    line("pglive_sse_connections", "open SSE streams", "gauge", double(s.sse_open));
-    line("pglive_websocket_connections_total", "WebSocket connections accepted", "counter", double(s.ws_total));
-    line("pglive_sse_connections_total", "SSE streams started", "counter", double(s.sse_total));
-    line("pglive_polls_total", "long-poll requests", "counter", double(s.polls_total));
-    line("pglive_frames_sent_total", "frames written to connections", "counter", double(s.frames_sent));
-    line("pglive_bytes_sent_total", "bytes written to connections", "counter", double(s.bytes_sent));
-    line("pglive_queue_overflows_total", "send queues that passed their bound (resync follows)", "counter",
-         double(s.queue_overflows));
-    line("pglive_frames_dropped_total", "frames dropped by overflowing queues", "counter", double(s.frames_dropped));
+    prom::metric(text, "pglive_http_requests_total", "HTTP requests read", "counter", double(s.http_requests));
+    prom::metric(text, "pglive_connections", "open WebSocket and SSE connections", "gauge", double(s.ws_open + s.sse_open));
+    prom::metric(text, "pglive_websocket_connections", "open WebSocket connections", "gauge", double(s.ws_open));
+    prom::metric(text, "pglive_sse_connections", "open SSE streams", "gauge", double(s.sse_open));
+    prom::metric(text, "pglive_websocket_connections_total", "WebSocket connections accepted", "counter", double(s.ws_total));
+    prom::metric(text, "pglive_sse_connections_total", "SSE streams started", "counter", double(s.sse_total));
+    prom::metric(text, "pglive_polls_total", "long-poll requests", "counter", double(s.polls_total));
+    prom::metric(text, "pglive_frames_sent_total", "frames written to connections", "counter", double(s.frames_sent));
+    prom::metric(text, "pglive_bytes_sent_total", "bytes written to connections", "counter", double(s.bytes_sent));
+    prom::metric(text, "pglive_queue_overflows_total", "send queues that passed their bound (resync follows)", "counter",
+                 double(s.queue_overflows));
+    prom::metric(text, "pglive_frames_dropped_total", "frames dropped by overflowing queues", "counter",
+                 double(s.frames_dropped));
     std::lock_guard<std::mutex> g(s.mutex_);
-    text += "# HELP pglive_disconnects_total connections closed, by reason\n# TYPE pglive_disconnects_total counter\n";
-    for (auto& [reason, n] : s.closes) {
-        std::string r;
-        for (char c : reason) r += (c == '"' || c == '\\' || c == '\n') ? ' ' : c;
-        text += "pglive_disconnects_total{reason=\"" + r + "\"} " + std::to_string(n) + "\n";
-    }
+    prom::labeled(text, "pglive_disconnects_total", "connections closed, by reason", "counter", "reason", s.closes);
     return text;
 }
 

@@ -19,6 +19,7 @@
 #include "capture/listener.h"
 #include "capture/outbox.h"
 #include "core/log.h"
+#include "core/prometheus.h"
 #include "net/hub_runner.h"
 #include "net/server.h"
 
@@ -31,19 +32,6 @@ namespace {
 int64_t steady_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-std::string prometheus_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\\' || c == '"') out += '\\';
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out += c;
-    }
-    return out;
 }
 
 }  // namespace
@@ -156,9 +144,8 @@ struct app::impl {
             st = last_status;
         }
         std::string out;
-        auto gauge = [&](const std::string& name, const std::string& help, const std::string& type, double v) {
-            out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-                   std::to_string(v) + "\n";
+        auto gauge = [&](const std::string& name, const std::string& help, const char* type, double v) {
+            prometheus::metric(out, name, help, type, v);
         };
         gauge("pglive_database_up", "1 while the listener's database link is up", "gauge", link_up ? 1 : 0);
         gauge("pglive_listener_reconnects_total", "times the listener lost its database link", "counter",
@@ -179,25 +166,21 @@ struct app::impl {
                 gauge("pglive_notification_queue_usage", "pg_notification_queue_usage()", "gauge",
                       st["notification_queue_usage"].get<double>());
         }
-        auto labeled = [&](const std::string& name, const std::string& help, const std::string& type,
-                           const std::map<std::string, uint64_t>& m) {
-            out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-            for (auto& [topic, v] : m) out += name + "{topic=\"" + prometheus_escape(topic) + "\"} " + std::to_string(v) + "\n";
-        };
+        auto labeled = [&](const std::string& name, const std::string& help, const char* type,
+                           const std::map<std::string, uint64_t>& m) { prometheus::labeled(out, name, help, type, "topic", m); };
         {
             std::string name = "pglive_commit_to_send_seconds";
-            out += "# HELP " + name + " commit time (outbox ts) to patches handed to connections\n# TYPE " + name +
-                   " histogram\n";
+            prometheus::family(out, name, "commit time (outbox ts) to patches handed to connections", "histogram");
             uint64_t cumulative = 0;
             for (size_t i = 0; i < std::size(hub_stats::latency_buckets); ++i) {
                 cumulative += s.latency_counts[i];
                 char le[32];
                 snprintf(le, sizeof le, "%g", hub_stats::latency_buckets[i]);
-                out += name + "_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+                prometheus::sample(out, name + "_bucket", double(cumulative), std::string("le=\"") + le + "\"");
             }
-            out += name + "_bucket{le=\"+Inf\"} " + std::to_string(s.latency_count) + "\n";
-            out += name + "_sum " + std::to_string(s.latency_sum) + "\n" + name + "_count " +
-                   std::to_string(s.latency_count) + "\n";
+            prometheus::sample(out, name + "_bucket", double(s.latency_count), "le=\"+Inf\"");
+            prometheus::sample(out, name + "_sum", s.latency_sum);
+            prometheus::sample(out, name + "_count", double(s.latency_count));
         }
         labeled("pglive_changes_total", "captured changes per topic", "counter", s.changes_by_topic);
         labeled("pglive_topic_patches_total", "patch frames sent per topic", "counter", s.patches_by_topic);

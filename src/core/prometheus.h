@@ -1,0 +1,22 @@
+// prometheus.h — the Prometheus text exposition format, for /metrics (one writer for every stage).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace pglive::prometheus {
+
+// "# HELP …\n# TYPE …\n" for a metric family.
+void family(std::string& out, const std::string& name, const std::string& help, const char* type);
+// One sample: `name{labels} value`; integers print without a fraction.
+void sample(std::string& out, const std::string& name, double value, const std::string& labels = "");
+// A family with one unlabelled sample.
+void metric(std::string& out, const std::string& name, const std::string& help, const char* type, double value);
+// A family with one sample per map entry, labelled `label="<key>"`.
+void labeled(std::string& out, const std::string& name, const std::string& help, const char* type,
+             const std::string& label, const std::map<std::string, uint64_t>& values);
+// A label value escaped (backslash, quote, newline).
+std::string escape(const std::string& value);
+
+}  // namespace pglive::prometheus
