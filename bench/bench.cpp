@@ -472,7 +472,7 @@ int main(int argc, char** argv) {
             int64_t ready = (exec(ci, "TRUNCATE b_live"), l.open(subs, "public.b_live"));
             l.sync([&] { l.st.record_latency = true; });
             int64_t committed = 0;
-            run_writers(ci, ins("b_live"), 1, 5, &committed, rate);
+            run_writers(ci, ins("b_live"), 4, 5, &committed, rate);  // 4 threads: one durable writer cannot reach 1k tx/s
             drain(l, committed * ready, 10s);
             std::vector<double> lat;
             int64_t got = 0;
@@ -540,7 +540,7 @@ int main(int argc, char** argv) {
             if (stalled) stall_l.open(1, "public.b_live", true);
             l.sync([&] { l.st.record_latency = true; });
             int64_t committed = 0;
-            run_writers(ci, ins("b_live"), 1, 5, &committed, 1000);
+            run_writers(ci, ins("b_live"), 4, 5, &committed, 1000);
             drain(l, committed * ready, 10s);
             std::vector<double> lat;
             int64_t got = 0;
