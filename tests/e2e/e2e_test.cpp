@@ -249,6 +249,21 @@ TEST_F(e2e, tokens_topics_and_refusals) {
     EXPECT_NE(topics.body.find("public.e2e_auth"), std::string::npos) << topics.body;
 }
 
+TEST_F(e2e, the_server_prunes_the_outbox_to_its_retention) {
+    sql("CREATE TABLE public.e2e_retention (id int PRIMARY KEY); SELECT pglive.attach('public.e2e_retention');");
+    auto s = serve({"--anonymous-topics", "*", "--retention-count", "3", "--prune-interval-s", "1"});
+    for (int i = 1; i <= 10; ++i) sql("INSERT INTO public.e2e_retention VALUES (" + std::to_string(i) + ")");
+    int64_t last = settled_position();
+    EXPECT_TRUE(eventually([&] {
+        return query_json("SELECT to_jsonb(count(*)) FROM pglive.tx").get<int>() <= 3 &&
+               query_json("SELECT to_jsonb(pruned_upto) FROM pglive.state").get<int64_t>() >= last - 3;
+    }, 20s)) << query_json("SELECT jsonb_build_object('tx', (SELECT count(*) FROM pglive.tx), 'state', "
+                           "(SELECT to_jsonb(s) FROM pglive.state s))").dump();
+    // Pruning keeps the newest transactions whole: every kept one still has its outbox rows.
+    EXPECT_EQ(query_json("SELECT to_jsonb(count(*)) FROM pglive.tx t WHERE NOT EXISTS "
+                         "(SELECT 1 FROM pglive.outbox o WHERE o.xid = t.xid)").get<int>(), 0);
+}
+
 TEST_F(e2e, every_connection_names_itself_pglive) {
     auto s = serve();
     ASSERT_TRUE(eventually([&] {
