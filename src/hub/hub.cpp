@@ -128,7 +128,6 @@ struct hub::impl {
         std::optional<int64_t> since;  // while waiting: resume point, or nullopt for a snapshot
         int64_t history_upto = 0;      // waiting_history: the outbox is read up to here
         // Long-poll: answers once, then the subscription is removed.
-        uint64_t poll_token = 0;
         std::function<void(poll_answer)> poll_done;
         json poll_patches = json::array();
         json poll_snapshot;           // set when a snapshot is the answer
@@ -160,7 +159,6 @@ struct hub::impl {
         std::map<std::string, std::unique_ptr<shape>> shapes;
         std::set<subscription*> subs;  // every subscription of the topic (channels: no shape)
         int64_t idle_since = 0;
-        bool reload_requested = false;
     };
 
     struct connection {
@@ -971,7 +969,6 @@ void hub::rows(const std::string& topic, const std::vector<std::string>& filter,
             throw protocol_error(error_code::unknown_topic, "no attached table " + topic);
         auto s = m.make_subscription(0, who, sr);
         auto token = m.next_poll++;
-        s->poll_token = token;
         s->poll_done = [done = std::move(done)](poll_answer a) {
             if (a.status == 200) {  // {"pos","rows"} is the REST shape
                 auto body = json::parse(a.body);
@@ -1001,7 +998,6 @@ uint64_t hub::poll(const poll_request& req, std::function<void(poll_answer)> don
             throw protocol_error(error_code::unknown_topic, "no attached table " + req.topic);
         auto s = m.make_subscription(0, req.who, sr);
         token = m.next_poll++;
-        s->poll_token = token;
         s->poll_done = std::move(done);
         s->poll_pos = req.since.value_or(0);
         m.polls[token] = s;

@@ -49,7 +49,6 @@ struct app::impl {
     std::atomic<bool> stopping{false};
     std::atomic<bool> link_up{false};
     std::atomic<uint64_t> link_downs{0};
-    std::atomic<uint64_t> captured_transactions{0};
     std::atomic<size_t> topics{0};
     mutable std::mutex mutex_;
     std::condition_variable link_changed;  // with mutex_: start() waits for the first link-up
@@ -278,7 +277,6 @@ void app::start() {
                  ", half of max_queue_frames, so a burst cannot overflow a fast client's queue");
     listener_callbacks lc;
     lc.on_transactions = [&m](std::vector<transaction> txs) {
-        m.captured_transactions += txs.size();
         m.runner->post([txs = std::move(txs)](hub& h) { h.on_transactions(txs); });
     };
     lc.on_link = [&m](bool up, const std::string& why) {
