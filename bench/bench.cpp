@@ -338,6 +338,31 @@ void drain(load& l, int64_t want, std::chrono::seconds deadline) {
     }
 }
 
+// Paced single-row INSERTs by 4 writers for 5 s (one durable writer cannot reach 1k tx/s),
+// then the delivery each of `ready` subscribers of `l` saw: latency percentiles and the
+// fraction of the expected patches that arrived.
+struct paced_result {
+    int64_t committed = 0;
+    double delivered = 0;  // delivered / expected
+    pct p;
+};
+paced_result paced_run(load& l, const std::string& ci, int64_t ready, double rate) {
+    l.sync([&] { l.st.record_latency = true; });
+    paced_result r;
+    run_writers(ci, "INSERT INTO b_live(v) VALUES ($1)", 4, 5, &r.committed, rate);
+    drain(l, r.committed * ready, std::chrono::seconds(10));
+    std::vector<double> lat;
+    int64_t got = 0;
+    l.sync([&] {
+        lat = l.st.latency_ms;
+        got = l.st.patches;
+    });
+    r.p = percentiles(lat);
+    r.delivered = double(got) / double(r.committed * std::max<int64_t>(ready, 1));
+    return r;
+}
+
+
 }  // namespace
 }  // namespace pglive::bench
 
@@ -470,18 +495,10 @@ int main(int argc, char** argv) {
         for (double rate : {100.0, 1000.0}) {
             load l(s.port);
             int64_t ready = (exec(ci, "TRUNCATE b_live"), l.open(subs, "public.b_live"));
-            l.sync([&] { l.st.record_latency = true; });
-            int64_t committed = 0;
-            run_writers(ci, ins("b_live"), 4, 5, &committed, rate);  // 4 threads: one durable writer cannot reach 1k tx/s
-            drain(l, committed * ready, 10s);
-            std::vector<double> lat;
-            int64_t got = 0;
-            l.sync([&] {
-                lat = l.st.latency_ms;
-                got = l.st.patches;
-            });
-            auto p = percentiles(lat);
-            double ratio = double(got) / double(committed * std::max<int64_t>(ready, 1));
+            auto r = paced_run(l, ci, ready, rate);
+            auto& p = r.p;
+            int64_t committed = r.committed;
+            double ratio = r.delivered;
             say("| " + std::to_string(ready) + " | " + f1(rate) + " | " + std::to_string(committed) + " | " +
                 f2(ratio) + " | " + f2(p.p50) + " | " + f2(p.p99) + " | " + f2(p.max) + " |");
             if (subs == 100 && rate == 1000.0) {
@@ -538,21 +555,11 @@ int main(int argc, char** argv) {
             int64_t ready = (exec(ci, "TRUNCATE b_live"), l.open(200, "public.b_live"));
             load stall_l(s.port);
             if (stalled) stall_l.open(1, "public.b_live", true);
-            l.sync([&] { l.st.record_latency = true; });
-            int64_t committed = 0;
-            run_writers(ci, ins("b_live"), 4, 5, &committed, 1000);
-            drain(l, committed * ready, 10s);
-            std::vector<double> lat;
-            int64_t got = 0;
-            l.sync([&] {
-                lat = l.st.latency_ms;
-                got = l.st.patches;
-            });
-            auto p = percentiles(lat);
+            auto r = paced_run(l, ci, ready, 1000);
+            auto& p = r.p;
             p99[stalled] = p.p99;
             say(std::string(stalled ? "with" : "without") + " a stalled client: p50 " + f2(p.p50) + " ms, p99 " +
-                f2(p.p99) + " ms, max " + f2(p.max) + " ms, delivered/expected " +
-                f2(double(got) / (committed * std::max<int64_t>(ready, 1))) + ".");
+                f2(p.p99) + " ms, max " + f2(p.max) + " ms, delivered/expected " + f2(r.delivered) + ".");
         }
         double r = p99[0] > 0 ? p99[1] / p99[0] : 0;
         say("\nOthers' p99 with / without: **" + f2(r) + "**.\n");
