@@ -410,7 +410,7 @@ struct hub::impl {
     }
 
     void fan_out(topic_state& t, const topic_tx& tx) {
-        uint64_t sent_before = stats().patches_sent;
+        uint64_t sent_before = stats().patches_sent, sent = 0;
         for (auto& [id, shp] : t.shapes) {
             shape& sh = *shp;
             if (sh.subs.empty()) continue;
@@ -441,7 +441,13 @@ struct hub::impl {
                 }
             }
             if (ops.empty()) continue;
-            std::map<std::pair<std::string, wire_format>, frame> frames;
+            // One frame per (sub name, wire format); a shape's subscribers mostly share one.
+            struct built {
+                const std::string* sub;
+                wire_format format;
+                frame f;
+            };
+            std::vector<built> frames;
             for (subscription* s : sh.subs) {
                 if (s->ph != subscription::phase::live || tx.position <= s->min_position) continue;
                 if (s->poll_done) {
@@ -451,16 +457,21 @@ struct hub::impl {
                 client* c = client_of(*s);
                 if (!c) continue;
                 s->min_position = tx.position;
-                auto& f = frames[{s->sub, c->format()}];
-                if (!f) {
+                wire_format fmt = c->format();
+                auto b = std::find_if(frames.begin(), frames.end(),
+                                      [&](const built& x) { return x.format == fmt && *x.sub == s->sub; });
+                if (b == frames.end()) {
                     std::string text = patch_message(s->sub, s->topic, tx.position, tx.ts, ops);
-                    if (c->format() == wire_format::sse) text = sse_record("patch", tx.position, text);
-                    f = make_frame(std::move(text));
+                    if (fmt == wire_format::sse) text = sse_record("patch", tx.position, text);
+                    b = frames.insert(frames.end(), built{&s->sub, fmt, make_frame(std::move(text))});
                 }
-                c->send(f, frame_kind::patch);
-                ++stats().patches_sent;
-                ++stats().patches_by_topic[t.info.topic];
+                c->send(b->f, frame_kind::patch);
+                ++sent;
             }
+        }
+        if (sent) {
+            stats().patches_sent += sent;
+            stats().patches_by_topic[t.info.topic] += sent;
         }
         if (!tx.messages.empty()) deliver_messages(t, tx.position, tx.messages);
         if (stats().patches_sent != sent_before) observe_latency(tx.ts);

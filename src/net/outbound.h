@@ -1,11 +1,16 @@
 // outbound.h — a connection's bounded send queue: one write in flight, overflow → resync.
 //
-// Shared by the WebSocket and SSE sessions (CRTP: Derived provides executor(), write_frame(),
-// on_overflow_log() and is enable_shared_from_this). All members are strand-only.
+// Shared by the WebSocket and SSE sessions (CRTP: Derived provides executor(), write_frames(),
+// fail() and is enable_shared_from_this). Frames from the hub's strand land in a small
+// mutex-guarded inbox, and the connection's strand is woken once per batch rather than once per
+// frame: at fan-out the hub hands out one frame per connection per transaction, and a posted
+// closure per frame was half of the server's time. Everything else is strand-only.
 #pragma once
 
 #include <deque>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
@@ -21,25 +26,51 @@ class outbound : public client {
 public:
     outbound(std::shared_ptr<net_context> ctx, conn_id id) : ctx_(std::move(ctx)), id_(id) {}
 
-    // From the hub's strand: hop to ours.
-    void send(frame f, frame_kind kind) override {
-        boost::asio::post(self().executor(), [s = self().shared_from_this(), f = std::move(f), kind]() mutable {
-            s->enqueue(std::move(f), kind);
-        });
-    }
-    void resynced() override {
-        boost::asio::post(self().executor(), [s = self().shared_from_this()] {
-            s->resyncing_ = false;
-            s->resync_asked_ = false;
-        });
-    }
+    // From the hub's strand: into the inbox; the first item of a batch wakes our strand.
+    void send(frame f, frame_kind kind) override { to_inbox(std::move(f), kind); }
+    // Ordered with the frames: a null frame in the inbox marks the end of a resync.
+    void resynced() override { to_inbox(nullptr, frame_kind::reply); }
 
 protected:
     Derived& self() { return static_cast<Derived&>(*this); }
 
+    void to_inbox(frame f, frame_kind kind) {
+        bool first;
+        {
+            std::lock_guard<std::mutex> g(inbox_mu_);
+            first = inbox_.empty();
+            inbox_.emplace_back(std::move(f), kind);
+        }
+        if (first) boost::asio::post(self().executor(), [s = self().shared_from_this()] { s->drain_inbox(); });
+    }
+
+    void drain_inbox() {
+        {
+            std::lock_guard<std::mutex> g(inbox_mu_);
+            taken_.swap(inbox_);
+        }
+        for (auto& [f, kind] : taken_) {
+            if (f) {
+                admit(std::move(f), kind);
+            } else {
+                resyncing_ = false;
+                resync_asked_ = false;
+            }
+        }
+        taken_.clear();
+        if (taken_.capacity() > 64) taken_.shrink_to_fit();  // an idle connection keeps no burst-sized buffer
+        if (!writing_ && !queue_.empty()) write_next();
+    }
+
+    // A frame of the connection's own (a reply, an SSE ping), queued behind what is there.
+    void enqueue(frame f, frame_kind kind) {
+        admit(std::move(f), kind);
+        if (!writing_ && !queue_.empty()) write_next();
+    }
+
     // The bound protects memory from a stalled reader; replies and snapshots always pass
     // (a snapshot is what ends a resync), patches and messages past it start a resync.
-    void enqueue(frame f, frame_kind kind) {
+    void admit(frame f, frame_kind kind) {
         if (closed_) return;
         bool droppable = kind == frame_kind::patch || kind == frame_kind::message;
         if (droppable) {
@@ -55,7 +86,6 @@ protected:
         }
         queued_bytes_ += f->size();
         queue_.emplace_back(std::move(f), kind);
-        if (!writing_) write_next();
     }
 
     void overflow() {
@@ -65,7 +95,7 @@ protected:
         std::deque<std::pair<frame, frame_kind>> keep;
         for (size_t i = 0; i < queue_.size(); ++i) {
             auto& item = queue_[i];
-            bool in_flight = writing_ && i == 0;
+            bool in_flight = i < in_flight_;
             if (in_flight || item.second == frame_kind::reply || item.second == frame_kind::snapshot) {
                 keep.push_back(std::move(item));
             } else {
@@ -82,24 +112,37 @@ protected:
         maybe_ask_resync();
     }
 
+    // Hands the front of the queue to Derived::write_frames, which takes as many frames as its
+    // transport can send in one write (SSE: all of them, gathered; WebSocket: one message) and
+    // returns how many it took.
     void write_next() {
         writing_ = true;
-        self().write_frame(*queue_.front().first,
-                           [s = self().shared_from_this()](boost::beast::error_code ec, size_t n) { s->on_write(ec, n); });
+        in_flight_ = self().write_frames(queue_, [s = self().shared_from_this()](boost::beast::error_code ec, size_t n) {
+            s->on_write(ec, n);
+        });
     }
 
     void on_write(boost::beast::error_code ec, size_t n) {
         writing_ = false;
+        if (closed_) return;
         if (ec) {
+            in_flight_ = 0;
             self().fail(ec, "write");
             return;
         }
-        ++ctx_->stats.frames_sent;
+        ctx_->stats.frames_sent += in_flight_;
         ctx_->stats.bytes_sent += n;
-        queued_bytes_ -= queue_.front().first->size();
-        queue_.pop_front();
+        for (; in_flight_ > 0; --in_flight_) {
+            queued_bytes_ -= queue_.front().first->size();
+            queue_.pop_front();
+        }
         if (!queue_.empty()) write_next();
         else maybe_ask_resync();
+    }
+
+    // On close: what is not in flight goes (the write in flight still reads its buffers).
+    void drop_queued() {
+        queue_.erase(queue_.begin() + std::ptrdiff_t(writing_ ? in_flight_ : 0), queue_.end());
     }
 
     void maybe_ask_resync() {
@@ -110,7 +153,11 @@ protected:
 
     std::shared_ptr<net_context> ctx_;
     conn_id id_;
+    std::mutex inbox_mu_;
+    std::vector<std::pair<frame, frame_kind>> inbox_;  // guarded by inbox_mu_
+    std::vector<std::pair<frame, frame_kind>> taken_;  // strand-only: the batch being admitted
     std::deque<std::pair<frame, frame_kind>> queue_;
+    size_t in_flight_ = 0;  // frames at the queue's front handed to the current write
     size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool resyncing_ = false;     // dropping patches until the hub has resent snapshots

@@ -88,7 +88,7 @@ void sse_session::fail(beast::error_code ec, const char* what) {
     ctx_->stats.closed("sse " + reason);
     if (registered_) ctx_->runner->post([id = id_](hub& h) { h.disconnect(id); });
     ping_timer_.cancel();
-    queue_.clear();
+    drop_queued();
     beast::error_code ignored;
     stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);

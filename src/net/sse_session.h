@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -20,10 +21,17 @@ public:
 
     wire_format format() const override { return wire_format::sse; }
     auto executor() { return stream_.get_executor(); }
-    template <class Handler>
-    void write_frame(const std::string& text, Handler&& h) {
+    // SSE records are plain bytes on the stream: every queued one goes in one gathered write.
+    template <class Queue, class Handler>
+    size_t write_frames(const Queue& q, Handler&& h) {
+        gather_.clear();
+        for (auto& item : q) {
+            if (gather_.size() == 64) break;
+            gather_.push_back(boost::asio::buffer(*item.first));
+        }
         stream_.expires_after(std::chrono::seconds(ctx_->opt.ping_interval_s + ctx_->opt.pong_timeout_s));
-        boost::asio::async_write(stream_, boost::asio::buffer(text), std::forward<Handler>(h));
+        boost::asio::async_write(stream_, gather_, std::forward<Handler>(h));
+        return gather_.size();
     }
     void fail(boost::beast::error_code ec, const char* what);
 
@@ -38,6 +46,7 @@ private:
     subscribe_request sub_;
     access who_;
     boost::asio::steady_timer ping_timer_;
+    std::vector<boost::asio::const_buffer> gather_;  // the write in flight's buffers
     char probe_[64];
     bool registered_ = false;
 };

@@ -20,6 +20,7 @@ ws_session::~ws_session() { --ctx_->stats.ws_open; }
 void ws_session::run(http_request req) {
     ++ctx_->stats.ws_total;
     ++ctx_->stats.ws_open;
+    ws_.next_layer().owner(shared_from_this());
     beast::get_lowest_layer(ws_).expires_never();  // the websocket stream's own timeouts take over
     // Beast pings after half the idle timeout and closes a peer that stays silent for all of it.
     websocket::stream_base::timeout t{};
@@ -98,7 +99,7 @@ void ws_session::close_session(const std::string& reason) {
     ctx_->stats.closed(reason);
     log_debug("conn " + std::to_string(id_) + ": websocket closed: " + reason);
     if (registered_) ctx_->runner->post([id = id_](hub& h) { h.disconnect(id); });
-    queue_.clear();
+    drop_queued();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
 }

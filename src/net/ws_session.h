@@ -8,6 +8,7 @@
 
 #include "net/http_util.h"
 #include "net/outbound.h"
+#include "net/write_combiner.h"
 
 namespace pglive {
 
@@ -19,9 +20,11 @@ public:
 
     // outbound<ws_session>
     auto executor() { return ws_.get_executor(); }
-    template <class Handler>
-    void write_frame(const std::string& text, Handler&& h) {
-        ws_.async_write(boost::asio::buffer(text), std::forward<Handler>(h));
+    // One WebSocket message per write; the socket below gathers them (write_combiner.h).
+    template <class Queue, class Handler>
+    size_t write_frames(const Queue& q, Handler&& h) {
+        ws_.async_write(boost::asio::buffer(*q.front().first), std::forward<Handler>(h));
+        return 1;
     }
     void fail(boost::beast::error_code ec, const char* what);
 
@@ -33,7 +36,7 @@ private:
     void reply(const std::string& text);
     void close_session(const std::string& reason);
 
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::beast::websocket::stream<write_combiner<boost::beast::tcp_stream>> ws_;
     boost::beast::flat_buffer buffer_;
     access who_;
     bool registered_ = false;  // strand-only: known to the hub
