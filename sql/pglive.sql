@@ -73,7 +73,12 @@ $$;
 create or replace function pglive.install_capture(notify boolean) returns void
 language plpgsql as $body$
 declare
-    wake text := case when notify then 'if found then perform pg_notify(''pglive'', ''''); end if;' else '' end;
+    -- The doorbell: a listener that is about to sleep holds lock 7135402871265917002 (see
+    -- pglive.doze); only then is a NOTIFY needed. A writer that gets the lock shared instead
+    -- holds it until it commits, so a listener cannot fall asleep before seeing its rows, and
+    -- while listeners are busy reading, writers skip the NOTIFY and its cluster-wide commit lock.
+    wake text := case when notify then 'if found and not pg_try_advisory_xact_lock_shared(7135402871265917002) then '
+                                       'perform pg_notify(''pglive'', ''''); end if;' else '' end;
     -- A statement whose table is not (or no longer) attached captures nothing.
     head text := $h$
 declare
@@ -121,7 +126,7 @@ begin
     insert into pglive.outbox (topic, op) values (pglive_topic_, 'T');
     %s
     return null;
-end $fn$$f$, replace(wake, 'if found then ', 'if true then '));
+end $fn$$f$, replace(wake, 'if found and ', 'if '));
 end
 $body$;
 
@@ -145,6 +150,26 @@ $$;
 
 -- Install or upgrade keeps the mode the database is in.
 select pglive.install_capture((select wakeup = 'notify' from pglive.state));
+
+-- A listener going to sleep takes the doorbell lock (session level) so that writers NOTIFY it.
+-- It waits at most wait_ms for writers that hold it shared (they skipped the NOTIFY and commit
+-- soon) and returns false if it could not get it: another node's listener sleeps holding it, or
+-- a long transaction holds it shared; the caller reads the outbox again and retries.
+create or replace function pglive.doze(wait_ms int) returns boolean
+language plpgsql as $$
+begin
+    if pg_try_advisory_lock(7135402871265917002) then
+        return true;
+    end if;
+    perform set_config('lock_timeout', wait_ms || 'ms', true);
+    begin
+        perform pg_advisory_lock(7135402871265917002);
+        return true;
+    exception when lock_not_available then
+        return false;
+    end;
+end
+$$;
 
 create or replace function pglive.wake() returns void
 language plpgsql as $$

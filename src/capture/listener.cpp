@@ -158,22 +158,59 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     was_up = true;
     if (cb_.on_link) cb_.on_link(true, "connected to " + describe_conninfo(conn));
 
-    const int interval = opts_.wakeup == "notify" ? opts_.safety_interval_ms : opts_.poll_interval_ms;
+    if (!receiver) {
+        while (!stopping_) {
+            read_all(conn);
+            if (wait(conn.sock(), opts_.poll_interval_ms)) conn.get_notifs();  // throws when the server closed the link
+        }
+        return;
+    }
+    // Notify mode with a doorbell (pglive.sql, install_capture): writers NOTIFY only while a
+    // listener holds the doorbell lock, which it takes just before sleeping. While commits keep
+    // coming the listener reads without sleeping, and writers skip the NOTIFY (and the commit
+    // lock every notifying transaction holds through its WAL flush).
+    bool holding = false;  // the doorbell lock (session level: taken once, released once)
+    auto release = [&] {
+        if (!holding) return;
+        pqxx::nontransaction n(conn);
+        n.exec("select pg_advisory_unlock(7135402871265917002)");
+        holding = false;
+    };
     while (!stopping_) {
-        run_sequencer(conn);
-        for (;;) {
-            auto batch = read_batch(conn, position_, opts_.batch_transactions);
-            if (batch.empty()) break;
-            int64_t last = batch.back().position;
-            if (cb_.on_transactions) cb_.on_transactions(std::move(batch));
-            position_ = last;
-            if (stopping_) return;
+        if (read_all(conn)) {
+            release();  // busy: read again at once; writers need not ring
+            continue;
+        }
+        if (!holding) {
+            // Waits for writers that skipped the NOTIFY to commit, then reads once more: any
+            // commit after this point rings. Not granted (another node's listener sleeps with
+            // it, or a long transaction holds it shared): read again and retry.
+            pqxx::nontransaction n(conn);
+            holding = n.exec("select pglive.doze(20)")[0][0].as<bool>();
+            continue;
         }
         // Notifications that arrived during the reads are already in libpq's buffer, where
         // poll() on the socket would not see them.
-        if (receiver && conn.get_notifs() > 0) continue;
-        if (wait(conn.sock(), interval)) conn.get_notifs();  // throws when the server closed the link
+        if (conn.get_notifs() == 0 && wait(conn.sock(), opts_.safety_interval_ms))
+            conn.get_notifs();  // throws when the server closed the link
+        release();
     }
+}
+
+bool listener::read_all(pqxx::connection& conn) {
+    run_sequencer(conn);
+    bool any = false;
+    while (!stopping_) {
+        auto batch = read_batch(conn, position_, opts_.batch_transactions);
+        if (batch.empty()) break;
+        any = true;
+        int64_t last = batch.back().position;
+        bool full = batch.size() >= size_t(opts_.batch_transactions);
+        if (cb_.on_transactions) cb_.on_transactions(std::move(batch));
+        position_ = last;
+        if (!full) break;  // everything sequenced above was in it
+    }
+    return any;
 }
 
 }  // namespace pglive

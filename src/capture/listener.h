@@ -53,6 +53,7 @@ private:
     void run();
     void serve_connection(bool& was_up);
     void serve(pqxx::connection& conn, bool& was_up);
+    bool read_all(pqxx::connection& conn);  // sequences and hands over everything new; true if there was any
     bool wait(int fd, int timeout_ms);  // true when fd (if >= 0) is readable; false on timeout or wake
     void drain_wake();
 

@@ -74,7 +74,7 @@ const std::vector<entry>& table() {
          list(&config::anonymous_topics)},
         {{"allowed_origins", "", "Origins allowed to open WebSocket/SSE cross-origin (* = any); same-origin is always allowed"},
          list(&config::allowed_origins)},
-        {{"wakeup", "notify", "notify: one NOTIFY per capturing transaction wakes the listener; poll: no NOTIFY (no global commit lock), poll every poll_interval_ms"},
+        {{"wakeup", "notify", "notify: a capturing transaction NOTIFYs a sleeping listener (none while it is busy reading); poll: no NOTIFY (no global commit lock), poll every poll_interval_ms"},
          text(&config::wakeup)},
         {{"poll_interval_ms", "50", "outbox poll period in poll mode: the added latency bound"}, integer(&config::poll_interval_ms, 1, 60000)},
         {{"safety_interval_ms", "1000", "outbox read period in notify mode, in case a wake-up is missed"},

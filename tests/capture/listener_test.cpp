@@ -321,6 +321,8 @@ TEST(listener, poll_mode_sends_no_notify_and_still_delivers_within_the_interval)
     attach(*admin, "polled");
     auto listen_conn = connect("listen-probe");
     counting_receiver probe(*listen_conn);
+    // The probe plays a sleeping listener: it holds the doorbell, so notify-mode writers ring.
+    exec(*listen_conn, "select pglive.doze(1000)");
 
     // Control: in notify mode the probe does hear the capture.
     exec(*admin, "insert into polled values (1)");
@@ -359,6 +361,49 @@ TEST(listener, poll_mode_sends_no_notify_and_still_delivers_within_the_interval)
     EXPECT_EQ(probe.count, 0) << "poll mode sent NOTIFY";
     pqxx::nontransaction n(*admin);
     EXPECT_EQ(n.exec("select pg_notification_queue_usage()")[0][0].as<double>(), 0.0);
+}
+
+// The doorbell: writers NOTIFY only while a listener sleeps holding the doorbell lock.
+TEST(listener, writers_ring_only_a_sleeping_listener_and_no_wake_up_is_lost) {
+    auto admin = connect();
+    exec(*admin, "create table bell (id int primary key)");
+    attach(*admin, "bell");
+    auto listen_conn = connect("bell-probe");
+    counting_receiver probe(*listen_conn);
+    auto heard = [&] {
+        {
+            pqxx::nontransaction n(*listen_conn);
+            n.exec("select 1");  // lets the probe's backend pass on what is queued for it
+        }
+        listen_conn->get_notifs();  // (pqxx delivers none while a transaction object is open)
+        return probe.count;
+    };
+
+    // No listener asleep, no doorbell held: the commit does not NOTIFY.
+    exec(*admin, "insert into bell values (1)");
+    EXPECT_EQ(heard(), 0) << "a writer rang with nobody asleep";
+
+    // A real listener, which would only read every 10 minutes without a wake-up: every commit
+    // below must arrive through the doorbell. Single commits spaced out (the listener is asleep
+    // each time), then bursts from several writers (it is awake and reading for some of them).
+    listener_options o;
+    o.safety_interval_ms = 600000;
+    recorder rec(o);  // starts after what is already sequenced (row 1)
+    for (int id = 2; id <= 21; ++id) {
+        exec(*admin, "insert into bell values (" + std::to_string(id) + ")");
+        ASSERT_TRUE(eventually([&] { return find_row(rec.txs(), "public.bell", id) != nullptr; }))
+            << "commit " << id << " was not delivered: a wake-up was lost";
+    }
+    EXPECT_GT(heard(), 0) << "the sleeping listener was woken, so writers rang";
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w)
+        writers.emplace_back([w] {
+            auto c = connect();
+            for (int i = 0; i < 100; ++i) exec(*c, "insert into bell values (" + std::to_string(1000 + w * 100 + i) + ")");
+        });
+    for (auto& t : writers) t.join();
+    ASSERT_TRUE(eventually([&] { return rec.of("public.bell").size() == 420; }, std::chrono::seconds(20)))
+        << "delivered " << rec.of("public.bell").size() << " of 420 transactions";
 }
 
 }  // namespace
