@@ -5,12 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <future>
-#include <utility>
 #include <atomic>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -28,210 +23,14 @@
 #include "capture/admin.h"
 #include "capture/cluster.h"
 #include "support/process.h"
+#include "wsload.h"
 
 namespace pglive::bench {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace ws = beast::websocket;
-using tcp = asio::ip::tcp;
 using json = nlohmann::json;
 using clk = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-// "2026-11-22T10:00:00.123456Z" → µs since the epoch; -1 when it is not that shape.
-int64_t parse_ts_us(const char* s, size_t n) {
-    if (n < 20) return -1;
-    struct tm t {};
-    int y, mo, d, h, mi, se;
-    if (std::sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6) return -1;
-    t.tm_year = y - 1900, t.tm_mon = mo - 1, t.tm_mday = d, t.tm_hour = h, t.tm_min = mi, t.tm_sec = se;
-    int64_t us = int64_t(timegm(&t)) * 1000000;
-    size_t i = 19;
-    if (i < n && s[i] == '.') {
-        int64_t frac = 0, scale = 1000000;
-        for (++i; i < n && s[i] >= '0' && s[i] <= '9'; ++i) {
-            scale /= 10;
-            frac = frac * 10 + (s[i] - '0');
-        }
-        us += scale > 0 ? frac * scale : frac;  // more than 6 digits is not produced
-    }
-    return us;
-}
-
-// ---------- async WebSocket load client ----------
-
-struct load_stats {
-    int64_t patches = 0;
-    int64_t snapshots = 0;  // after the first one: resyncs
-    int64_t ready = 0;
-    int64_t failed = 0;
-    bool record_latency = false;
-    std::vector<double> latency_ms;
-    int64_t last_rx_us = 0;
-};
-
-class conn : public std::enable_shared_from_this<conn> {
-public:
-    conn(asio::io_context& io, load_stats& st, std::string topic, bool stall, std::function<void()> on_ready)
-        : ws_(io), st_(st), topic_(std::move(topic)), stall_(stall), on_ready_(std::move(on_ready)) {}
-
-    void start(const tcp::endpoint& ep) {
-        auto& sock = beast::get_lowest_layer(ws_).socket();
-        sock.open(tcp::v4());
-        if (stall_) {
-            int small = 4096;  // a stalled client fills the server's queue fast
-            ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-        }
-        beast::get_lowest_layer(ws_).expires_after(30s);
-        beast::get_lowest_layer(ws_).async_connect(ep, [self = shared_from_this()](beast::error_code ec) {
-            if (ec) return self->fail();
-            self->ws_.async_handshake("127.0.0.1", "/ws", [self](beast::error_code ec) {
-                if (ec) return self->fail();
-                beast::get_lowest_layer(self->ws_).expires_never();
-                self->ws_.text(true);
-                if (self->topic_.empty()) {  // idle connection
-                    self->ready();
-                    self->read();
-                    return;
-                }
-                self->out_ = json{{"op", "subscribe"}, {"ref", "1"}, {"topic", self->topic_}}.dump();
-                self->ws_.async_write(asio::buffer(self->out_), [self](beast::error_code ec, size_t) {
-                    if (ec) return self->fail();
-                    self->read();
-                });
-            });
-        });
-    }
-    void close() {
-        beast::error_code ec;
-        beast::get_lowest_layer(ws_).socket().close(ec);
-    }
-
-private:
-    void fail() {
-        ++st_.failed;
-        if (!reported_) {
-            reported_ = true;
-            if (on_ready_) on_ready_();
-        }
-    }
-    void ready() {
-        ++st_.ready;
-        reported_ = true;
-        if (on_ready_) on_ready_();
-    }
-    void read() {
-        ws_.async_read(buf_, [self = shared_from_this()](beast::error_code ec, size_t) {
-            if (ec) {
-                if (!self->reported_) self->fail();
-                return;
-            }
-            self->on_message();
-            if (self->stall_ && self->subscribed_) return;  // stops reading for good
-            self->read();
-        });
-    }
-    void on_message() {
-        auto d = buf_.data();
-        std::string_view m(static_cast<const char*>(d.data()), d.size());
-        int64_t rx = now_us();
-        if (m.find("\"type\":\"patch\"") != std::string_view::npos) {
-            ++st_.patches;
-            st_.last_rx_us = rx;
-            if (st_.record_latency) {
-                auto p = m.find("\"ts\":\"");
-                if (p != std::string_view::npos) {
-                    int64_t ts = parse_ts_us(m.data() + p + 6, m.size() - p - 6);
-                    if (ts > 0) st_.latency_ms.push_back((rx - ts) / 1000.0);
-                }
-            }
-        } else if (m.find("\"type\":\"snapshot\"") != std::string_view::npos) {
-            if (subscribed_) ++st_.snapshots;
-            else {
-                subscribed_ = true;
-                ready();
-            }
-        } else if (m.find("\"type\":\"error\"") != std::string_view::npos) {
-            std::cerr << "bench: server error: " << m << "\n";
-        }
-        buf_.consume(buf_.size());
-    }
-
-    ws::stream<beast::tcp_stream> ws_;
-    beast::flat_buffer buf_;
-    load_stats& st_;
-    std::string topic_, out_;
-    bool stall_;
-    bool subscribed_ = false, reported_ = false;
-    std::function<void()> on_ready_;
-};
-
-// N connections on one io_context thread, opened at most `window` at a time.
-class load {
-public:
-    load(uint16_t port) : ep_(asio::ip::make_address("127.0.0.1"), port), guard_(io_.get_executor()) {
-        thread_ = std::thread([this] { io_.run(); });
-    }
-    ~load() {
-        asio::post(io_, [this] {
-            for (auto& c : conns_) c->close();
-        });
-        guard_.reset();
-        io_.stop();
-        thread_.join();
-    }
-    // Opens n connections (subscribed to topic unless empty); returns how many became ready.
-    int64_t open(int n, const std::string& topic, bool stall = false, std::chrono::seconds deadline = 120s) {
-        std::atomic<int64_t> done{0};
-        auto left = std::make_shared<int>(n);
-        std::function<void()> next;
-        next = [&, left] {
-            if (*left <= 0) return;
-            --*left;
-            auto c = std::make_shared<conn>(io_, st, topic, stall, [&] {
-                ++done;
-                next();
-            });
-            conns_.push_back(c);
-            c->start(ep_);
-        };
-        asio::post(io_, [&] {
-            for (int i = 0; i < std::min(n, 256); ++i) next();
-        });
-        auto until = clk::now() + deadline;
-        while (done.load() < n && clk::now() < until) std::this_thread::sleep_for(5ms);
-        int64_t ready = 0;
-        sync([&] {
-            ready = st.ready;
-            *left = 0;
-        });
-        return ready;
-    }
-    // Runs f on the io thread and waits for it.
-    void sync(const std::function<void()>& f) {
-        std::promise<void> p;
-        asio::post(io_, [&] {
-            f();
-            p.set_value();
-        });
-        p.get_future().wait();
-    }
-    load_stats st;
-
-private:
-    asio::io_context io_;
-    tcp::endpoint ep_;
-    asio::executor_work_guard<asio::io_context::executor_type> guard_;
-    std::vector<std::shared_ptr<conn>> conns_;
-    std::thread thread_;
-};
 
 // ---------- database load ----------
 
@@ -382,10 +181,33 @@ int main(int argc, char** argv) {
     double secs = 8;
     if (const char* e = getenv("BENCH_SECS")) secs = std::atof(e);
 
+    // Scenarios to run: BENCH_ONLY=a,b,… (capture, latency, fanout = fanout1k + fanout10k,
+    // rss, conns50k, slow, nchan); default all. BENCH_SKIP_CAPTURE=1 drops capture either way.
+    std::string only = getenv("BENCH_ONLY") ? getenv("BENCH_ONLY") : "";
+    auto want = [&](const std::string& name) {
+        if (name == "capture" && getenv("BENCH_SKIP_CAPTURE")) return false;
+        if (only.empty()) return true;
+        std::stringstream ss(only);
+        for (std::string t; std::getline(ss, t, ',');)
+            if (t == name || (t == "fanout" && name.rfind("fanout", 0) == 0)) return true;
+        return false;
+    };
+
+    // 50k client sockets here and 50k in serve (which inherits the limit): raise soft and hard
+    // to fs.nr_open. Raising the hard limit needs CAP_SYS_RESOURCE; without it (some containers)
+    // the soft limit goes up to the hard one and the report shows what was had.
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+    {
+        rlim_t nr_open = 1048576;
+        std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+        rlimit up{nr_open, nr_open};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) rl = up;
+        else {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
 
     json res = {{"capture_tps_no_trigger_c4", nullptr}, {"capture_tps_naive_notify_c4", nullptr},
                 {"capture_tps_pglive_notify_c4", nullptr}, {"capture_tps_pglive_poll_c4", nullptr},
@@ -404,7 +226,8 @@ int main(int argc, char** argv) {
         shell_line("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo") + ".");
     say("Command: `./build/pglive_bench --out " + out_md + " --json " + out_json +
         "` (`make bench`). One private PostgreSQL 15 (shared_buffers=256MB, synchronous_commit=on), "
-        "the real `pglive serve` binary, the load client (one Asio thread) on the same 2 cores.\n");
+        "the real `pglive serve` binary, the load client (bench/wsload.cpp: one epoll thread, raw sockets) "
+        "on the same 2 cores.\n");
 
     cluster pg(cluster::options{.settings = {"shared_buffers=256MB"}});
     pg.start();
@@ -429,7 +252,7 @@ int main(int argc, char** argv) {
 
     // ---- 1. capture overhead ----
     auto ins = [](const std::string& t) { return "INSERT INTO " + t + "(v) VALUES ($1)"; };
-    const bool capture = getenv("BENCH_SKIP_CAPTURE") == nullptr;
+    const bool capture = want("capture");
     if (capture) {
     say("## 1. Capture overhead (single-row INSERT, 4 client threads, prepared, " + f1(secs) + " s each)\n");
     say("| design | tx/s |\n| --- | --- |");
@@ -486,9 +309,11 @@ int main(int argc, char** argv) {
 
     }  // capture
     // ---- 2..5 need one serve ----
+    if (want("latency") || want("fanout1k") || want("fanout10k") || want("rss") || want("conns50k") || want("slow")) {
     auto s = test::start_serve(ci, {"--anonymous-topics", "*"});
     pid_t serve_pid = s.proc->pid();
 
+    if (want("latency")) {
     say("## 2. Commit → client latency (paced single-row INSERTs, 5 s; latency = receive time − patch `ts`)\n");
     say("| subscribers | rate tx/s | committed | delivered/expected | p50 ms | p99 ms | max ms |\n| --- | --- | --- | --- | --- | --- | --- |");
     for (int subs : {1, 100})
@@ -508,7 +333,9 @@ int main(int argc, char** argv) {
             }
         }
     say("\nGoals at 1k tx/s, 100 subscribers: p50 ≤ 1 ms, p99 ≤ 3 ms, delivered/committed ≥ 0.99.\n");
+    }  // latency
 
+    if (want("fanout1k")) {
     say("## 3. Fan-out (1000 subscribers of one topic, ~200-byte rows, 3 writers as fast as they can, 5 s)\n");
     {
         load l(s.port);
@@ -531,7 +358,9 @@ int main(int argc, char** argv) {
             " msgs/s**; resync snapshots " + std::to_string(resync) + ".\n");
         res["fanout_msgs_per_s_1k"] = rate;
     }
+    }  // fanout
 
+    if (want("rss")) {
     say("## 4. RSS per idle WebSocket connection\n");
     {
         int64_t before = vm_rss_kib(serve_pid);
@@ -546,7 +375,9 @@ int main(int argc, char** argv) {
         if (held > 0) res["rss_kib_per_idle_conn"] = per;
         res["connections_held"] = held;
     }
+    }  // rss
 
+    if (want("slow")) {
     say("## 5. Slow client (200 subscribers, 1000 tx/s paced for 5 s; one extra subscriber stops reading)\n");
     {
         double p99[2] = {0, 0};
@@ -565,8 +396,10 @@ int main(int argc, char** argv) {
         say("\nOthers' p99 with / without: **" + f2(r) + "**.\n");
         res["slow_client_p99_ratio"] = r;
     }
+    }  // slow
     s.proc->signal(SIGTERM);
     s.proc->wait_exit(10s);
+    }  // serve
 
     say("## 6. Nchan\n\nNot measured in this run (fanout_nchan_msgs_per_s_1k is null).\n");
 
