@@ -38,7 +38,7 @@ std::string row_text(size_t n) { return std::string(n, 'x'); }
 
 // `clients` threads committing `sql` (one text parameter) for `secs`; returns commits/s.
 double run_writers(const std::string& conninfo, const std::string& sql, int clients, double secs,
-                   int64_t* committed = nullptr, double rate = 0) {
+                   int64_t* committed = nullptr, double rate = 0, size_t value_bytes = 160) {
     std::atomic<int64_t> total{0};
     std::atomic<bool> stop{false};
     std::vector<std::thread> ts;
@@ -47,7 +47,7 @@ double run_writers(const std::string& conninfo, const std::string& sql, int clie
         ts.emplace_back([&] {
             pqxx::connection c(conninfo);
             c.prepare("w", sql);
-            std::string v = row_text(160);
+            std::string v = row_text(value_bytes);
             int64_t n = 0;
             auto t0 = clk::now();
             while (!stop.load(std::memory_order_relaxed)) {
@@ -161,6 +161,73 @@ paced_result paced_run(load& l, const std::string& ci, int64_t ready, double rat
     return r;
 }
 
+
+// utime + stime of a process, in seconds.
+double cpu_s(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto rp = all.rfind(')');
+    if (rp == std::string::npos) return 0;
+    std::istringstream in(all.substr(rp + 2));
+    std::string field;
+    double ut = 0, st = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i) {  // fields 14 and 15 (1-based) are utime and stime
+        if (i == 14) ut = std::atof(field.c_str());
+        if (i == 15) st = std::atof(field.c_str());
+    }
+    return (ut + st) / double(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the load client's thread (run inside load::sync).
+double thread_cpu_s() {
+    rusage u{};
+    getrusage(RUSAGE_THREAD, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// `subs` subscribers of public.b_live (emptied first), fed by 3 INSERT writers as fast as they
+// can for 5 s. Bounded: ≤ 30 s to subscribe, 5 s of writes, ≤ 20 s to drain.
+struct fanout_result {
+    double rate = 0;
+    std::string line;
+};
+fanout_result fanout_run(uint16_t port, pid_t serve_pid, const std::string& ci, int subs) {
+    load l(port);
+    exec(ci, "TRUNCATE b_live");
+    auto o0 = clk::now();
+    int64_t ready = l.open(subs, "public.b_live", false, 30s);
+    double open_s = std::chrono::duration<double>(clk::now() - o0).count();
+    double client0 = 0, serve0 = cpu_s(serve_pid);
+    l.sync([&] { client0 = thread_cpu_s(); });
+    int64_t committed = 0;
+    auto t0 = now_us();
+    // A 120-character v: the row is ~200 bytes in the table, its patch frame ~290 bytes.
+    double tps = run_writers(ci, "INSERT INTO b_live(v) VALUES ($1)", 3, 5, &committed, 0, 120);
+    drain(l, committed * ready, 20s);
+    int64_t got = 0, last = 0, resync = 0, bytes = 0, closed = 0;
+    double client1 = 0;
+    l.sync([&] {
+        got = l.st.patches;
+        last = l.st.last_rx_us;
+        resync = l.st.snapshots;
+        bytes = l.st.patch_bytes;
+        closed = l.st.closed;
+        client1 = thread_cpu_s();
+    });
+    double serve1 = cpu_s(serve_pid);
+    double el = last > t0 ? (last - t0) / 1e6 : 0;
+    fanout_result r;
+    r.rate = got / std::max(el, 1e-3);
+    r.line = "- **" + std::to_string(subs) + " subscribers** (" + std::to_string(ready) + " subscribed in " +
+             f1(open_s) + " s): committed " + std::to_string(committed) + " (" + f1(tps) + " tx/s); delivered " +
+             std::to_string(got) + " patches (mean " + std::to_string(got ? bytes / got : 0) + " bytes) = " +
+             f2(double(got) / double(std::max<int64_t>(committed * ready, 1))) + " of expected, over " + f1(el) +
+             " s from the first commit to the last receive: **" + f1(r.rate) + " msgs/s**; resync snapshots " +
+             std::to_string(resync) + (closed ? "; closed by the server " + std::to_string(closed) : "") +
+             ". CPU meanwhile: serve " + f1(serve1 - serve0) + " s, load client thread " + f1(client1 - client0) +
+             " s.";
+    return r;
+}
 
 }  // namespace
 }  // namespace pglive::bench
@@ -308,6 +375,7 @@ int main(int argc, char** argv) {
         "; 100-row pglive / no trigger = " + goal(batch_pl / batch_none, 0.5) + ".\n");
 
     }  // capture
+    double fanout_1k = 0;  // for the Nchan ratio
     // ---- 2..5 need one serve ----
     if (want("latency") || want("fanout1k") || want("fanout10k") || want("rss") || want("conns50k") || want("slow")) {
     auto s = test::start_serve(ci, {"--anonymous-topics", "*"});
@@ -335,29 +403,17 @@ int main(int argc, char** argv) {
     say("\nGoals at 1k tx/s, 100 subscribers: p50 ≤ 1 ms, p99 ≤ 3 ms, delivered/committed ≥ 0.99.\n");
     }  // latency
 
-    if (want("fanout1k")) {
-    say("## 3. Fan-out (1000 subscribers of one topic, ~200-byte rows, 3 writers as fast as they can, 5 s)\n");
-    {
-        load l(s.port);
-        int64_t ready = (exec(ci, "TRUNCATE b_live"), l.open(1000, "public.b_live"));
-        int64_t committed = 0;
-        auto t0 = now_us();
-        double tps = run_writers(ci, ins("b_live"), 3, 5, &committed);
-        drain(l, committed * ready, 20s);
-        int64_t got = 0, last = 0, resync = 0;
-        l.sync([&] {
-            got = l.st.patches;
-            last = l.st.last_rx_us;
-            resync = l.st.snapshots;
-        });
-        double el = (last - t0) / 1e6;
-        double rate = got / std::max(el, 1e-3);
-        say("Subscribers " + std::to_string(ready) + "; committed " + std::to_string(committed) + " (" + f1(tps) +
-            " tx/s); delivered " + std::to_string(got) + " patches = " + f2(double(got) / (committed * ready)) +
-            " of expected, over " + f1(el) + " s from the first commit to the last receive: **" + f1(rate) +
-            " msgs/s**; resync snapshots " + std::to_string(resync) + ".\n");
-        res["fanout_msgs_per_s_1k"] = rate;
+    if (want("fanout1k") || want("fanout10k")) {
+    say("## 3. Fan-out (1,000 and 10,000 subscribers of one topic, ~200-byte rows, 3 INSERT writers as fast "
+        "as they can for 5 s; msgs/s = patches received / (last receive − first commit))\n");
+    for (int subs : {1000, 10000}) {
+        if (!want(subs == 1000 ? "fanout1k" : "fanout10k")) continue;
+        auto r = fanout_run(s.port, serve_pid, ci, subs);
+        say(r.line);
+        res[subs == 1000 ? "fanout_msgs_per_s_1k" : "fanout_msgs_per_s_10k"] = r.rate;
+        fanout_1k = subs == 1000 ? r.rate : fanout_1k;
     }
+    say("");
     }  // fanout
 
     if (want("rss")) {
