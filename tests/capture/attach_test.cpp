@@ -204,6 +204,11 @@ TEST(capture, install_and_set_wakeup_are_idempotent_and_safe_to_run_concurrently
     } catch (const admin_error& e) {
         EXPECT_NE(std::string(e.what()).find("'loud'"), std::string::npos) << e.what();
     }
+    // The row columns compress with lz4 (Debian's PostgreSQL has it), after every install.
+    pqxx::nontransaction n(*admin);
+    auto r = n.exec("select string_agg(attname || '=' || attcompression::text, ',' order by attname) from pg_attribute "
+                    "where attrelid = 'pglive.outbox'::regclass and attname in ('old_rows', 'new_rows')");
+    EXPECT_EQ(r[0][0].as<std::string>(), "new_rows=l,old_rows=l");
 }
 
 }  // namespace
