@@ -193,7 +193,8 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
         // poll() on the socket would not see them.
         if (conn.get_notifs() == 0 && wait(conn.sock(), opts_.safety_interval_ms))
             conn.get_notifs();  // throws when the server closed the link
-        release();
+        // Still holding the doorbell: the read comes first, and the release after it finds
+        // something (a wake-up that finds nothing sleeps again without one).
     }
 }
 
