@@ -41,7 +41,17 @@ test: build node-deps
 demo: build
 	./$(BUILD)/pglive demo
 
+# The Nchan comparison (bench §6) runs Debian's nginx with the Nchan module from a temp dir.
+BENCH_PACKAGES := nginx-light libnginx-mod-nchan
+
 bench: build
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
 	./$(BUILD)/pglive_bench --out docs/BENCHMARKS.md --json $(BUILD)/bench/results.json
 
 clean:

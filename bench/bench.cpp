@@ -22,6 +22,7 @@
 
 #include "capture/admin.h"
 #include "capture/cluster.h"
+#include "nchan.h"
 #include "support/process.h"
 #include "wsload.h"
 
@@ -122,14 +123,14 @@ std::string f2(double x) {
     return b;
 }
 
-// Waits until the clients' patch count stops growing or reaches `want`.
-void drain(load& l, int64_t want, std::chrono::seconds deadline) {
+// Waits until the clients' patch count (or another counter) stops growing or reaches `want`.
+void drain(load& l, int64_t want, std::chrono::seconds deadline, int64_t load_stats::*counter = &load_stats::patches) {
     auto until = clk::now() + deadline;
     int64_t last = -1;
     auto last_change = clk::now();
     while (clk::now() < until) {
         int64_t n = 0;
-        l.sync([&] { n = l.st.patches; });
+        l.sync([&] { n = l.st.*counter; });
         if (n >= want) return;
         if (n != last) last = n, last_change = clk::now();
         else if (clk::now() - last_change > 2s) return;
@@ -204,9 +205,10 @@ fanout_result fanout_run(uint16_t port, pid_t serve_pid, const std::string& ci, 
     // A 120-character v: the row is ~200 bytes in the table, its patch frame ~290 bytes.
     double tps = run_writers(ci, "INSERT INTO b_live(v) VALUES ($1)", 3, 5, &committed, 0, 120);
     drain(l, committed * ready, 20s);
-    int64_t got = 0, last = 0, resync = 0, bytes = 0, closed = 0;
+    int64_t got = 0, last = 0, resync = 0, bytes = 0, closed = 0, all_bytes = 0;
     double client1 = 0;
     l.sync([&] {
+        all_bytes = l.st.data_bytes;
         got = l.st.patches;
         last = l.st.last_rx_us;
         resync = l.st.snapshots;
@@ -224,6 +226,7 @@ fanout_result fanout_run(uint16_t port, pid_t serve_pid, const std::string& ci, 
              f2(double(got) / double(std::max<int64_t>(committed * ready, 1))) + " of expected, over " + f1(el) +
              " s from the first commit to the last receive: **" + f1(r.rate) + " msgs/s**; resync snapshots " +
              std::to_string(resync) + (closed ? "; closed by the server " + std::to_string(closed) : "") +
+             "; all frames " + f1(all_bytes / 1e6) + " MB (" + f1(all_bytes / 1e6 / std::max(el, 1e-3)) + " MB/s)" +
              ". CPU meanwhile: serve " + f1(serve1 - serve0) + " s, load client thread " + f1(client1 - client0) +
              " s.";
     return r;
@@ -457,7 +460,61 @@ int main(int argc, char** argv) {
     s.proc->wait_exit(10s);
     }  // serve
 
-    say("## 6. Nchan\n\nNot measured in this run (fanout_nchan_msgs_per_s_1k is null).\n");
+    if (want("nchan")) {
+    int workers = getenv("BENCH_NCHAN_WORKERS") ? std::max(1, std::atoi(getenv("BENCH_NCHAN_WORKERS"))) : 1;
+    say("## 6. Nchan: the same fan-out on nginx + Nchan (1,000 WebSocket subscribers of one channel, the same "
+        "load client; 3 publisher threads POSTing a ~290-byte message shaped like a pglive patch frame, each "
+        "on a keep-alive connection, as fast as they can for 5 s)\n");
+    if (auto why = nchan_server::missing(); !why.empty()) {
+        say("Not measured: " + why + " (`make bench` installs both). fanout_nchan_msgs_per_s_1k is null.\n");
+    } else {
+        nchan_server ng(workers);
+        load l(ng.port(), load::peer::nchan, "/sub/live");
+        auto o0 = clk::now();
+        int64_t ready = l.open(1000, "", false, 30s);
+        double open_s = std::chrono::duration<double>(clk::now() - o0).count();
+        double ng0 = ng.cpu_s(), client0 = 0;
+        l.sync([&] { client0 = thread_cpu_s(); });
+        const std::string v = row_text(120);
+        auto body = [&v](int64_t n) {
+            std::string id = std::to_string(n + 1);
+            return R"({"type":"patch","sub":"public.b_live","topic":"public.b_live","pos":")" + id + R"(","ts":")" +
+                   format_ts_us(now_us()) + R"(","patch":[{"op":"add","path":"/)" + id + R"(","value":{"id":)" + id +
+                   R"(,"v":")" + v + R"("}}]})";
+        };
+        auto t0 = now_us();
+        int64_t published = publish_for(ng.port(), "live", 3, 5, body);
+        double pub_s = (now_us() - t0) / 1e6;
+        drain(l, published * ready, 20s, &load_stats::data_frames);
+        int64_t got = 0, last = 0, bytes = 0, closed = 0;
+        double client1 = 0;
+        l.sync([&] {
+            got = l.st.data_frames;
+            last = l.st.last_rx_us;
+            bytes = l.st.data_bytes;
+            closed = l.st.closed;
+            client1 = thread_cpu_s();
+        });
+        double ng1 = ng.cpu_s();
+        double el = last > t0 ? (last - t0) / 1e6 : 0;
+        double rate = got / std::max(el, 1e-3);
+        say("nginx " + shell_line("nginx -v 2>&1 | sed 's/.*nginx\\///'") + ", Nchan " +
+            shell_line("dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null") + ", `worker_processes " +
+            std::to_string(workers) + "` (pglive serve runs 2 I/O threads; BENCH_NCHAN_WORKERS=N changes it).\n");
+        say("- **1000 subscribers** (" + std::to_string(ready) + " upgraded in " + f1(open_s) + " s): published " +
+            std::to_string(published) + " (" + f1(published / std::max(pub_s, 1e-3)) + " msgs/s accepted); delivered " +
+            std::to_string(got) + " messages (mean " + std::to_string(got ? bytes / got : 0) + " bytes) = " +
+            f2(double(got) / double(std::max<int64_t>(published * ready, 1))) + " of expected, over " + f1(el) +
+            " s from the first publish to the last receive: **" + f1(rate) + " msgs/s**" +
+            (closed ? "; closed by the server " + std::to_string(closed) : "") + ". CPU meanwhile: nginx " +
+            f1(ng1 - ng0) + " s, load client thread " + f1(client1 - client0) + " s.\n");
+        res["fanout_nchan_msgs_per_s_1k"] = rate;
+        if (fanout_1k > 0 && rate > 0)
+            say("pglive / Nchan at 1,000 subscribers: **" + f2(fanout_1k / rate) + "×** (goal ≥ 2×: " +
+                (fanout_1k / rate >= 2 ? "met" : "MISSED") + ").\n");
+        else say("pglive / Nchan: not computed (the pglive 1k fan-out did not run in this run).\n");
+    }
+    }  // nchan
 
     std::ofstream(out_md) << report.str();
     auto dir = out_json.substr(0, out_json.find_last_of('/'));
