@@ -56,7 +56,7 @@ public:
     // `topic` (pglive, unless empty); `stall`: a 4 KiB receive buffer and no reading after the
     // first snapshot. Waits until each is ready or failed, or the deadline; returns st.ready.
     int64_t open(int n, const std::string& topic, bool stall = false,
-                 std::chrono::milliseconds deadline = std::chrono::seconds(120), int window = 512);
+                 std::chrono::milliseconds deadline = std::chrono::seconds(30), int window = 512);
     // Runs f on the client thread and waits for it: the only safe way to read or change `st`.
     void sync(const std::function<void()>& f);
     load_stats st;
