@@ -278,6 +278,8 @@ void load::run() {
     std::vector<epoll_event> evs(1024);
     while (!stop_.load()) {
         int n = epoll_wait(ep_, evs.data(), int(evs.size()), 100);
+        if (int64_t c = coalesce_us_.load(std::memory_order_relaxed); c > 0 && n > 0 && n < int(evs.size()))
+            std::this_thread::sleep_for(std::chrono::microseconds(c));  // the events stay valid: level-triggered
         for (int i = 0; i < n; ++i) {
             auto* c = static_cast<conn*>(evs[i].data.ptr);
             if (c) {

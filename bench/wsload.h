@@ -57,6 +57,11 @@ public:
     // first snapshot. Waits until each is ready or failed, or the deadline; returns st.ready.
     int64_t open(int n, const std::string& topic, bool stall = false,
                  std::chrono::milliseconds deadline = std::chrono::seconds(30), int window = 512);
+    // Throughput runs: after an epoll round that did not fill the event array, sleep this long
+    // before the next one, so each recv() takes several frames instead of one (the kernel's
+    // socket buffers hold them meanwhile). Adds up to that much to each receive time: leave it
+    // at 0 when measuring latency.
+    void set_coalesce(std::chrono::microseconds d) { coalesce_us_ = d.count(); }
     // Runs f on the client thread and waits for it: the only safe way to read or change `st`.
     void sync(const std::function<void()>& f);
     load_stats st;
@@ -86,6 +91,7 @@ private:
     std::string path_;
     int ep_ = -1, wake_ = -1;
     std::atomic<bool> stop_{false};
+    std::atomic<int64_t> coalesce_us_{0};
     std::mutex mutex_;
     std::vector<std::function<void()>> tasks_;  // guarded by mutex_
     std::vector<conn*> conns_;                  // every connection ever opened; client thread only
