@@ -1,4 +1,8 @@
-// bench.cpp — pglive's benchmarks: capture overhead, commit→client latency, fan-out, idle RSS, slow client.
+// bench.cpp — pglive's benchmarks: capture overhead, commit→client latency, fan-out (and Nchan's),
+// idle RSS and 50k subscribers, slow client. `pglive_bench [--out FILE.md] [--json FILE.json]`;
+// BENCH_ONLY=capture,latency,fanout|fanout1k|fanout10k,rss,conns50k,slow,nchan runs only those,
+// BENCH_SKIP_CAPTURE=1 skips §1, BENCH_SECS=N sets §1's duration per case, BENCH_CONNS=N the 50k
+// scenario's target, BENCH_NCHAN_WORKERS=N nginx's worker_processes (default 1).
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <signal.h>
@@ -320,7 +324,9 @@ int main(int argc, char** argv) {
     say("Command: `./build/pglive_bench --out " + out_md + " --json " + out_json +
         "` (`make bench`). One private PostgreSQL 15 (shared_buffers=256MB, synchronous_commit=on), "
         "the real `pglive serve` binary, the load client (bench/wsload.cpp: one epoll thread, raw sockets) "
-        "on the same 2 cores.\n");
+        "on the same 2 cores." +
+        std::string(only.empty() ? "" : " Scenarios: BENCH_ONLY=" + only + ".") +
+        (getenv("BENCH_SKIP_CAPTURE") ? " BENCH_SKIP_CAPTURE=1." : "") + "\n");
 
     cluster pg(cluster::options{.settings = {"shared_buffers=256MB"}});
     pg.start();
