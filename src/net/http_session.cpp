@@ -42,7 +42,7 @@ std::optional<int64_t> whole_number(const std::string& s) {
 
 }  // namespace
 
-http_session::http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<net_context> ctx)
+http_session::http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx)
     : stream_(std::move(socket)), ctx_(std::move(ctx)) {}
 
 void http_session::run() {

@@ -13,7 +13,7 @@ namespace pglive {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<net_context> ctx);
+    http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx);
     void run();
 
 private:
@@ -28,7 +28,7 @@ private:
     void serve_publish(const access& who);
     void serve_admin(const std::string& what, const access& who);
 
-    boost::beast::tcp_stream stream_;
+    conn_stream stream_;
     boost::beast::flat_buffer buffer_;
     std::shared_ptr<net_context> ctx_;
     std::optional<http::request_parser<http::string_body>> parser_;

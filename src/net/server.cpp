@@ -72,7 +72,7 @@ void server::stop() {
 }
 
 void server::do_accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, conn_socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
             // Out of file descriptors and the like: say so, keep accepting.

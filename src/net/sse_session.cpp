@@ -7,7 +7,7 @@ namespace pglive {
 
 namespace beast = boost::beast;
 
-sse_session::sse_session(beast::tcp_stream&& stream, std::shared_ptr<net_context> ctx, access who)
+sse_session::sse_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who)
     : outbound(std::move(ctx), 0), stream_(std::move(stream)), who_(std::move(who)), ping_timer_(stream_.get_executor()) {
     id_ = ctx_->next_id++;
 }

@@ -14,7 +14,7 @@ namespace pglive {
 
 class sse_session : public outbound<sse_session>, public std::enable_shared_from_this<sse_session> {
 public:
-    sse_session(boost::beast::tcp_stream&& stream, std::shared_ptr<net_context> ctx, access who);
+    sse_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who);
     ~sse_session() override;
     // Checks the topic with the hub, then answers 200 and streams, or answers 4xx JSON.
     void run(http_request req, subscribe_request sub);
@@ -41,7 +41,7 @@ private:
     void watch_peer();
     void schedule_ping();
 
-    boost::beast::tcp_stream stream_;
+    conn_stream stream_;
     http_request req_;
     subscribe_request sub_;
     access who_;

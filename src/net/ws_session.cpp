@@ -10,7 +10,7 @@ namespace pglive {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-ws_session::ws_session(beast::tcp_stream&& stream, std::shared_ptr<net_context> ctx, access who)
+ws_session::ws_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who)
     : outbound(std::move(ctx), 0), ws_(std::move(stream)), who_(std::move(who)) {
     id_ = ctx_->next_id++;
 }

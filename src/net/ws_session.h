@@ -14,7 +14,7 @@ namespace pglive {
 
 class ws_session : public outbound<ws_session>, public std::enable_shared_from_this<ws_session> {
 public:
-    ws_session(boost::beast::tcp_stream&& stream, std::shared_ptr<net_context> ctx, access who);
+    ws_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who);
     ~ws_session() override;
     void run(http_request req);  // accepts the upgrade
 
@@ -36,7 +36,7 @@ private:
     void reply(const std::string& text);
     void close_session(const std::string& reason);
 
-    boost::beast::websocket::stream<write_combiner<boost::beast::tcp_stream>> ws_;
+    boost::beast::websocket::stream<write_combiner<conn_stream>> ws_;
     boost::beast::flat_buffer buffer_;
     access who_;
     bool registered_ = false;  // strand-only: known to the hub
