@@ -2,9 +2,10 @@
 //
 // Shared by the WebSocket and SSE sessions (CRTP: Derived provides executor(), write_frames(),
 // fail() and is enable_shared_from_this). Frames from the hub's strand land in a small
-// mutex-guarded inbox, and the connection's strand is woken once per batch rather than once per
-// frame: at fan-out the hub hands out one frame per connection per transaction, and a posted
-// closure per frame was half of the server's time. Everything else is strand-only.
+// mutex-guarded inbox; the first frame of a batch puts the connection on its shard's pending
+// list (shard.h), and the shard drains it on the connection's strand. At fan-out the hub hands
+// out one frame per connection per transaction, and a posted closure per frame was half of the
+// server's time. Everything else is strand-only.
 #pragma once
 
 #include <deque>
@@ -22,7 +23,7 @@
 namespace pglive {
 
 template <class Derived>
-class outbound : public client {
+class outbound : public client, public drainable {
 public:
     outbound(std::shared_ptr<net_context> ctx, conn_id id) : ctx_(std::move(ctx)), id_(id) {}
 
@@ -41,8 +42,12 @@ protected:
             first = inbox_.empty();
             inbox_.emplace_back(std::move(f), kind);
         }
-        if (first) boost::asio::post(self().executor(), [s = self().shared_from_this()] { s->drain_inbox(); });
+        if (!first) return;
+        if (shard_) shard_->schedule(self().shared_from_this());
+        else boost::asio::post(self().executor(), [s = self().shared_from_this()] { s->drain_inbox(); });
     }
+
+    void drain() override { drain_inbox(); }
 
     void drain_inbox() {
         {
@@ -152,6 +157,7 @@ protected:
     }
 
     std::shared_ptr<net_context> ctx_;
+    shard* shard_ = nullptr;  // set by Derived's constructor: the strand its stream runs on
     conn_id id_;
     std::mutex inbox_mu_;
     std::vector<std::pair<frame, frame_kind>> inbox_;  // guarded by inbox_mu_

@@ -17,6 +17,7 @@ server::server(asio::io_context& io, hub_runner& runner, net_options opt, net_ca
     ctx_->opt = std::move(opt);
     ctx_->cb = std::move(cb);
     ctx_->runner = &runner;
+    for (int i = 0; i < 4; ++i) ctx_->shards.push_back(std::make_shared<shard>(io));
 }
 
 server::~server() = default;
@@ -72,7 +73,8 @@ void server::stop() {
 }
 
 void server::do_accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](boost::system::error_code ec, conn_socket socket) {
+    auto& on = *ctx_->shards[next_shard_++ % ctx_->shards.size()];
+    acceptor_.async_accept(on.executor(), [this](boost::system::error_code ec, conn_socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (ec) {
             // Out of file descriptors and the like: say so, keep accepting.

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+
+#include "net/shard.h"
 #include <boost/asio/ip/tcp.hpp>
 
 #include "core/change.h"
@@ -66,6 +68,15 @@ struct net_stats {
 
 // Everything a session needs, shared by pointer.
 struct net_context {
+    // Connections' strands (shard.h), set up by the server before it accepts.
+    std::vector<std::shared_ptr<shard>> shards;
+    // The shard whose strand is `ex`, or null (a connection not accepted by the server).
+    template <class Executor>
+    shard* shard_of(const Executor& ex) const {
+        for (auto& s : shards)
+            if (s->executor() == ex) return s.get();
+        return nullptr;
+    }
     net_options opt;
     net_callbacks cb;
     hub_runner* runner = nullptr;
@@ -91,6 +102,7 @@ private:
     boost::asio::io_context& io_;
     std::shared_ptr<net_context> ctx_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    size_t next_shard_ = 0;  // acceptor's strand only
     uint16_t port_ = 0;
 };
 

@@ -13,6 +13,7 @@ namespace websocket = beast::websocket;
 ws_session::ws_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who)
     : outbound(std::move(ctx), 0), ws_(std::move(stream)), who_(std::move(who)) {
     id_ = ctx_->next_id++;
+    shard_ = ctx_->shard_of(ws_.get_executor());
 }
 
 ws_session::~ws_session() { --ctx_->stats.ws_open; }
