@@ -183,21 +183,6 @@ paced_result paced_run(load& l, const std::string& ci, int64_t ready, double rat
 }
 
 
-// utime + stime of a process, in seconds.
-double cpu_s(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    auto rp = all.rfind(')');
-    if (rp == std::string::npos) return 0;
-    std::istringstream in(all.substr(rp + 2));
-    std::string field;
-    double ut = 0, st = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i) {  // fields 14 and 15 (1-based) are utime and stime
-        if (i == 14) ut = std::atof(field.c_str());
-        if (i == 15) st = std::atof(field.c_str());
-    }
-    return (ut + st) / double(sysconf(_SC_CLK_TCK));
-}
 
 // CPU seconds of the load client's thread (run inside load::sync).
 double thread_cpu_s() {
@@ -211,10 +196,10 @@ double thread_cpu_s() {
 void settle(const std::string& ci, pid_t serve_pid) {
     exec(ci, "CHECKPOINT");
     auto until = clk::now() + 10s;
-    double last = cpu_s(serve_pid);
+    double last = proc_cpu_s(serve_pid);
     while (clk::now() < until) {
         std::this_thread::sleep_for(200ms);
-        double now = cpu_s(serve_pid);
+        double now = proc_cpu_s(serve_pid);
         if (now - last < 0.005) return;
         last = now;
     }
@@ -249,7 +234,7 @@ fanout_result fanout_run(const std::string& ci, int subs, const std::vector<doub
     for (double rate : rates) {
         if (clk::now() > deadline) break;
         int64_t got0 = 0, resync0 = 0;
-        double client0 = 0, serve0 = cpu_s(serve_pid);
+        double client0 = 0, serve0 = proc_cpu_s(serve_pid);
         l.sync([&] {
             got0 = l.st.patches;
             resync0 = l.st.snapshots;
@@ -269,7 +254,7 @@ fanout_result fanout_run(const std::string& ci, int subs, const std::vector<doub
             resync = l.st.snapshots - resync0;
             client1 = thread_cpu_s();
         });
-        double serve_cpu = cpu_s(serve_pid) - serve0;
+        double serve_cpu = proc_cpu_s(serve_pid) - serve0;
         double el = last > t0 ? (last - t0) / 1e6 : 0;
         double lag = last > t1 ? (last - t1) / 1e6 : 0;
         double msgs = got / std::max(el, 1e-3);

@@ -1,5 +1,6 @@
 // nchan.cpp — nginx + Nchan in a temporary directory, and keep-alive HTTP publishers.
 #include "nchan.h"
+#include "wsload.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -54,18 +55,6 @@ int connect_to(uint16_t port) {
     return fd;
 }
 
-double proc_cpu_s(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    auto rp = all.rfind(')');
-    if (rp == std::string::npos) return 0;
-    std::istringstream in(all.substr(rp + 2));
-    std::string field;
-    double t = 0;
-    for (int i = 3; i <= 15 && in >> field; ++i)  // fields 14, 15: utime, stime
-        if (i >= 14) t += std::atof(field.c_str());
-    return t / double(sysconf(_SC_CLK_TCK));
-}
 
 }  // namespace
 

@@ -17,8 +17,10 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <future>
 #include <iostream>
+#include <sstream>
 #include <string_view>
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -26,6 +28,19 @@
 #endif
 
 namespace pglive::bench {
+
+double proc_cpu_s(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto rp = all.rfind(')');  // the command name may hold spaces and parentheses
+    if (rp == std::string::npos) return 0;
+    std::istringstream in(all.substr(rp + 2));
+    std::string field;
+    double t = 0;
+    for (int i = 3; i <= 15 && in >> field; ++i)  // fields 14, 15 (1-based): utime, stime
+        if (i >= 14) t += std::atof(field.c_str());
+    return t / double(sysconf(_SC_CLK_TCK));
+}
 
 int64_t now_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())

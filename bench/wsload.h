@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <sys/types.h>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -20,6 +21,8 @@ namespace pglive::bench {
 
 // Wall-clock µs since the epoch (the clock the server's `ts` is written in).
 int64_t now_us();
+// utime + stime of a process so far, in seconds (/proc/PID/stat).
+double proc_cpu_s(pid_t pid);
 // "2026-11-22T10:00:00.123456Z" → µs since the epoch; -1 when it is not that shape.
 int64_t parse_ts_us(const char* s, size_t n);
 // The same shape, for now_us()-style µs.
