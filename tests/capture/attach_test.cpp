@@ -52,6 +52,34 @@ TEST(capture, truncate_delete_and_key_change_arrive_with_the_right_ops) {
     EXPECT_EQ(ops_of({txs[4]}), (std::vector<k>{k::truncate}));
 }
 
+// attach passes the topic to the triggers; which columns are hidden is still decided per
+// statement, so a column added to a --columns table later never leaves the database.
+TEST(capture, a_column_added_after_attach_columns_stays_hidden) {
+    auto admin = connect();
+    exec(*admin, "create table grows (id int primary key, shown text)");
+    attach(*admin, "grows", {}, {"id", "shown"});
+    exec(*admin, "alter table grows add column secret text");
+    exec(*admin, "insert into grows values (1, 'a', 'hunter2')");
+    EXPECT_EQ(outbox_rows_with_column(*admin, "public.grows", "secret"), 0);
+    EXPECT_EQ(outbox_rows_with_column(*admin, "public.grows", "shown"), 1);
+}
+
+// Triggers made by an older pglive have no arguments: they still capture, under the topic
+// pglive.tables records, and capture nothing once the table is no longer attached.
+TEST(capture, triggers_without_arguments_look_their_table_up) {
+    auto admin = connect();
+    exec(*admin, "create table old_style (id int primary key, v text)");
+    attach(*admin, "old_style");
+    exec(*admin, "drop trigger pglive_capture_insert on old_style;"
+                 "create trigger pglive_capture_insert after insert on old_style referencing new table as pglive_new "
+                 "for each statement execute function pglive.capture_insert()");
+    exec(*admin, "insert into old_style values (1, 'x')");
+    EXPECT_EQ(outbox_rows_with_column(*admin, "public.old_style", "v"), 1);
+    exec(*admin, "delete from pglive.tables where relid = 'old_style'::regclass");
+    exec(*admin, "insert into old_style values (2, 'y')");
+    EXPECT_EQ(outbox_rows_with_column(*admin, "public.old_style", "v"), 1) << "not attached: nothing captured";
+}
+
 TEST(capture, excluded_and_unlisted_columns_never_reach_the_outbox_nor_a_load) {
     auto admin = connect();
     exec(*admin, "create table secrets (id int primary key, name text, password text)");
