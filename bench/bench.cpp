@@ -606,13 +606,18 @@ int main(int argc, char** argv) {
     }  // serve
 
     if (want("nchan")) {
-    int workers = getenv("BENCH_NCHAN_WORKERS") ? std::max(1, std::atoi(getenv("BENCH_NCHAN_WORKERS"))) : 1;
+    // nginx with one worker and with two (pglive serve runs two I/O threads): the better one is
+    // the reference.
+    std::vector<int> worker_counts = {1, 2};
+    if (getenv("BENCH_NCHAN_WORKERS")) worker_counts = {std::max(1, std::atoi(getenv("BENCH_NCHAN_WORKERS")))};
     say("## 6. Nchan: the same fan-out on nginx + Nchan (1,000 WebSocket subscribers of one channel, the same "
         "load client; 3 publisher threads POSTing a ~290-byte message shaped like a pglive patch frame, each "
         "on a keep-alive connection, as fast as they can for 5 s)\n");
     if (auto why = nchan_server::missing(); !why.empty()) {
         say("Not measured: " + why + " (`make bench` installs both). fanout_nchan_msgs_per_s_1k is null.\n");
     } else {
+      double best = 0;
+      for (int workers : worker_counts) {
         nchan_server ng(workers);
         load l(ng.port(), load::peer::nchan, "/sub/live");
         auto o0 = clk::now();
@@ -654,10 +659,13 @@ int main(int argc, char** argv) {
             " s from the first publish to the last receive: **" + f1(rate) + " msgs/s**" +
             (closed ? "; closed by the server " + std::to_string(closed) : "") + ". CPU meanwhile: nginx " +
             f1(ng1 - ng0) + " s, load client thread " + f1(client1 - client0) + " s.\n");
+        best = std::max(best, rate);
+      }
+        double rate = best;
         res["fanout_nchan_msgs_per_s_1k"] = rate;
         if (fanout_1k > 0 && rate > 0)
-            say("pglive / Nchan at 1,000 subscribers: **" + f2(fanout_1k / rate) + "×** (goal ≥ 2×: " +
-                (fanout_1k / rate >= 2 ? "met" : "MISSED") + ").\n");
+            say("pglive / Nchan (its better worker count) at 1,000 subscribers: **" + f2(fanout_1k / rate) +
+                "×** (goal ≥ 2×: " + (fanout_1k / rate >= 2 ? "met" : "MISSED") + ").\n");
         else say("pglive / Nchan: not computed (the pglive 1k fan-out did not run in this run).\n");
     }
     }  // nchan
