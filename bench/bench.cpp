@@ -442,8 +442,17 @@ int main(int argc, char** argv) {
     say("| subscribers | rate tx/s | committed | delivered/expected | p50 ms | p99 ms | max ms |\n| --- | --- | --- | --- | --- | --- | --- |");
     std::vector<int> sub_counts = {1, 100};
     std::vector<double> rates = {100.0, 1000.0, 5000.0};
-    if (getenv("BENCH_LAT_SUBS")) sub_counts = {std::atoi(getenv("BENCH_LAT_SUBS"))};
-    if (getenv("BENCH_LAT_RATE")) rates = {std::atof(getenv("BENCH_LAT_RATE"))};
+    auto numbers = [](const char* list) {  // "1,100" → {1, 100}
+        std::vector<double> v;
+        std::stringstream ss(list);
+        for (std::string t; std::getline(ss, t, ',');) v.push_back(std::atof(t.c_str()));
+        return v;
+    };
+    if (const char* e = getenv("BENCH_LAT_SUBS")) {
+        sub_counts.clear();
+        for (double n : numbers(e)) sub_counts.push_back(int(n));
+    }
+    if (const char* e = getenv("BENCH_LAT_RATE")) rates = numbers(e);
     for (int subs : sub_counts)
         for (double rate : rates) {
             load l(s.port);
