@@ -1,14 +1,13 @@
 // write_combiner.h — a stream layer under the WebSocket that gathers small writes into one.
 //
-// Beast writes each WebSocket message with its own socket write. At fan-out a connection gets
-// many small messages in a burst, and a send() per ~200-byte frame is most of the cost. This
-// layer sits between websocket::stream and the TCP stream: a write that arrives while the
-// socket is idle goes out at once (no added latency); writes that arrive while one is in flight
-// are copied into a pending buffer and completed at once, and go out together when the socket
-// is free. Everything Beast writes (messages, pings, pongs, close frames) passes through here in
-// order, so the byte stream is exactly what Beast produced. Past `high_water` pending bytes a
-// write is held until the socket drains, so a slow reader still pushes back on the session's
-// bounded queue (outbound.h). Teardown waits for pending bytes, so a close frame is not lost.
+// Everything a WebSocket connection sends passes through here: the data frames ws_session
+// frames itself (all its queued ones per write), and Beast's own writes (the upgrade answer,
+// pings, pongs, close frames), each whole and in order. Bytes written while the socket is idle
+// go out at once (no added latency); bytes written while a send is in flight are copied into a
+// pending buffer, the write completes at once, and they go out together when the socket is
+// free. Past `high_water` pending bytes a write is held until the socket drains, so a slow
+// reader still pushes back on the session's bounded queue (outbound.h). Teardown waits for
+// pending bytes, so a close frame is not lost.
 //
 // All calls happen on the connection's strand. owner() must be set before the first write: the
 // socket write in flight keeps the session (and with it these buffers) alive.
