@@ -44,12 +44,11 @@ protected:
         }
         if (!first) return;
         if (shard_) shard_->schedule(self().shared_from_this());
-        else boost::asio::post(self().executor(), [s = self().shared_from_this()] { s->drain_inbox(); });
+        else boost::asio::post(self().executor(), [s = self().shared_from_this()] { s->drain(); });
     }
 
-    void drain() override { drain_inbox(); }
-
-    void drain_inbox() {
+    // On our strand (the shard's): admit what the inbox holds and start writing.
+    void drain() override {
         {
             std::lock_guard<std::mutex> g(inbox_mu_);
             taken_.swap(inbox_);

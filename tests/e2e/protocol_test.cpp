@@ -745,10 +745,11 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
         "INSERT INTO public.proto_flood SELECT i, 0, '' FROM generate_series(1, 50) i;"
         "SELECT pglive.attach('public.proto_flood');");
     // Reads of at most 32 transactions: a burst larger than the queue bound passes it for every
-    // client, however fast (a read is fanned out at once). 512 frames / 8 MB (~250 ms of this
-    // traffic) let a fast reader survive being descheduled on a busy host (ctest -j2 runs a
-    // browser beside this); the stalled one still passes it many times over.
-    auto s = serve({"--max-queue-frames", "512", "--max-queue-bytes", "8388608", "--batch-transactions", "32",
+    // client, however fast (a read is fanned out at once). 1024 frames / 16 MB (~0.5 s of this
+    // traffic; 8 MB was too little once lz4 made the writers faster) let a fast reader survive
+    // being descheduled on a busy host (ctest -j2 runs a browser beside this); the stalled one
+    // still passes it many times over.
+    auto s = serve({"--max-queue-frames", "1024", "--max-queue-bytes", "16777216", "--batch-transactions", "32",
                     "--history-transactions", "100"});
     auto rss_kb = [&] {
         std::ifstream in("/proc/" + std::to_string(s.proc->pid()) + "/status");
@@ -762,8 +763,8 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
     int64_t start = std::max({fast1.subs[T].pos, fast2.subs[T].pos});
     long rss_start = rss_kb();
 
-    const int writers = 2, per_writer = 3000;
-    const std::string body(16000, 'x');  // 2 × 3000 × 16 kB = 96 MB: far more than the stalled queue may hold
+    const int writers = 2, per_writer = 4500;
+    const std::string body(16000, 'x');  // 2 × 4500 × 16 kB = 144 MB: far more than the stalled queue may hold
     std::atomic<int> written{0};
     std::vector<std::thread> threads;
     for (int w = 0; w < writers; ++w)
@@ -807,9 +808,9 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
         EXPECT_EQ(c->subs[T].positions(), expected);
         EXPECT_EQ(c->subs[T].state, table);
     }
-    // Memory: three queues of at most 8 MB, plus allocator slack; unbounded, the stalled queue alone
-    // would hold the 96 MB stream.
-    EXPECT_LT(rss_max - rss_start, 56 * 1024) << "RSS grew from " << rss_start << " kB to " << rss_max.load() << " kB";
+    // Memory: three queues of at most 16 MB, plus allocator slack; unbounded, the stalled queue
+    // alone would hold the 144 MB stream.
+    EXPECT_LT(rss_max - rss_start, 80 * 1024) << "RSS grew from " << rss_start << " kB to " << rss_max.load() << " kB";
     auto text = metrics_of(s.port);
     EXPECT_GE(metric(text, "pglive_queue_overflows_total"), 1) << text;
     EXPECT_GE(metric(text, "pglive_frames_dropped_total"), 1) << text;
