@@ -315,21 +315,39 @@ public:
     int count = 0;
 };
 
+// An attached one-column table, and a LISTEN probe that counts what writers ring.
+struct bell_probe {
+    std::unique_ptr<pqxx::connection> admin = connect();
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<counting_receiver> probe;
+    explicit bell_probe(const std::string& table) {
+        exec(*admin, "create table " + table + " (id int primary key)");
+        attach(*admin, table);
+        conn = connect(table + "-probe");
+        probe = std::make_unique<counting_receiver>(*conn);
+    }
+    // Notifications heard so far: a round trip lets the probe's backend pass on what is queued
+    // for it (pqxx delivers none while a transaction object is open).
+    int heard() {
+        {
+            pqxx::nontransaction n(*conn);
+            n.exec("select 1");
+        }
+        conn->get_notifs();
+        return probe->count;
+    }
+};
+
 TEST(listener, poll_mode_sends_no_notify_and_still_delivers_within_the_interval) {
-    auto admin = connect();
-    exec(*admin, "create table polled (id int primary key)");
-    attach(*admin, "polled");
-    auto listen_conn = connect("listen-probe");
-    counting_receiver probe(*listen_conn);
+    bell_probe bell("polled");
+    auto& admin = bell.admin;
     // The probe plays a sleeping listener: it holds the doorbell, so notify-mode writers ring.
-    exec(*listen_conn, "select pglive.doze(1000)");
+    exec(*bell.conn, "select pglive.doze(1000)");
 
     // Control: in notify mode the probe does hear the capture.
     exec(*admin, "insert into polled values (1)");
-    ASSERT_TRUE(eventually([&] {
-        listen_conn->get_notifs();
-        return probe.count > 0;
-    })) << "the probe hears nothing even in notify mode: the poll check below would prove nothing";
+    ASSERT_TRUE(eventually([&] { return bell.heard() > 0; }))
+        << "the probe hears nothing even in notify mode: the poll check below would prove nothing";
 
     set_wakeup(*admin, "poll");
     struct restore {
@@ -340,9 +358,8 @@ TEST(listener, poll_mode_sends_no_notify_and_still_delivers_within_the_interval)
     o.wakeup = "poll";
     o.poll_interval_ms = 50;
     recorder rec(o);
-    probe.count = 0;
-    listen_conn->get_notifs();
-    probe.count = 0;
+    bell.heard();
+    bell.probe->count = 0;
 
     auto t0 = std::chrono::steady_clock::now();
     exec(*admin, "insert into polled values (2)");
@@ -351,33 +368,17 @@ TEST(listener, poll_mode_sends_no_notify_and_still_delivers_within_the_interval)
     EXPECT_LT(took.count(), 1000) << "delivery took " << took.count() << " ms with a 50 ms poll interval";
     publish(*admin, "poll-topic", json{{"hello", 1}});
     ASSERT_TRUE(rec.caught_up());
-    // A round trip lets the probe's backend pass on anything queued for it.
-    {
-        pqxx::nontransaction n(*listen_conn);
-        n.exec("select 1");
-    }
-    listen_conn->await_notification(0, 200000);
-    listen_conn->get_notifs();
-    EXPECT_EQ(probe.count, 0) << "poll mode sent NOTIFY";
+    bell.conn->await_notification(0, 200000);
+    EXPECT_EQ(bell.heard(), 0) << "poll mode sent NOTIFY";
     pqxx::nontransaction n(*admin);
     EXPECT_EQ(n.exec("select pg_notification_queue_usage()")[0][0].as<double>(), 0.0);
 }
 
 // The doorbell: writers NOTIFY only while a listener sleeps holding the doorbell lock.
 TEST(listener, writers_ring_only_a_sleeping_listener_and_no_wake_up_is_lost) {
-    auto admin = connect();
-    exec(*admin, "create table bell (id int primary key)");
-    attach(*admin, "bell");
-    auto listen_conn = connect("bell-probe");
-    counting_receiver probe(*listen_conn);
-    auto heard = [&] {
-        {
-            pqxx::nontransaction n(*listen_conn);
-            n.exec("select 1");  // lets the probe's backend pass on what is queued for it
-        }
-        listen_conn->get_notifs();  // (pqxx delivers none while a transaction object is open)
-        return probe.count;
-    };
+    bell_probe bell("bell");
+    auto& admin = bell.admin;
+    auto heard = [&] { return bell.heard(); };
 
     // No listener asleep, no doorbell held: the commit does not NOTIFY.
     exec(*admin, "insert into bell values (1)");
