@@ -362,6 +362,18 @@ begin
 end
 $$;
 
+-- Seconds since the oldest change not yet given a position (0 when none): what sequence()
+-- would take next, read with its plan.
+create or replace function pglive.capture_lag_seconds() returns float8
+language sql stable
+set enable_seqscan = off set enable_hashjoin = off set enable_mergejoin = off set jit = off
+as $$
+    select coalesce((select extract(epoch from now() - min(o.ts))::float8
+                     from pglive.outbox o
+                     where o.xid >= (select watermark from pglive.state)
+                       and not exists (select 1 from pglive.tx t where t.xid = o.xid)), 0)
+$$;
+
 -- Retention: removes sequenced transactions older than keep_age, and all but the newest
 -- keep_count (null disables either bound). Records the highest removed position, so a resume
 -- from before it is known to be incomplete.

@@ -151,14 +151,7 @@ json status(pqxx::connection_base& conn) {
         auto r = w.exec(
             "select (select count(*) from pglive.outbox), (select count(*) from pglive.tx), "
             "(select coalesce(max(position), 0) from pglive.tx), s.wakeup, s.pruned_upto from pglive.state s")[0];
-        // The lag reads what pglive.sequence() reads, and needs its plan (see pglive.sql): an
-        // estimate of a third of the outbox for `xid >= watermark` made it scan everything.
-        w.exec("set local enable_seqscan = off; set local enable_hashjoin = off; set local enable_mergejoin = off; "
-               "set local jit = off");
-        double lag = w.exec("select coalesce((select extract(epoch from now() - min(o.ts))::float8 from pglive.outbox o "
-                            "  where o.xid >= (select watermark from pglive.state) "
-                            "  and not exists (select 1 from pglive.tx t where t.xid = o.xid)), 0)")[0][0]
-                         .as<double>();
+        double lag = w.exec("select pglive.capture_lag_seconds()")[0][0].as<double>();
         w.commit();
         return json{{"tables", tables},
                     {"outbox_rows", r[0].as<int64_t>()},

@@ -117,8 +117,8 @@ protected:
     }
 
     // Hands the front of the queue to Derived::write_frames, which takes as many frames as its
-    // transport can send in one write (SSE: all of them, gathered; WebSocket: one message) and
-    // returns how many it took.
+    // transport can send in one gathered write (both take every queued frame, up to a bound)
+    // and returns how many it took.
     void write_next() {
         writing_ = true;
         in_flight_ = self().write_frames(queue_, [s = self().shared_from_this()](boost::beast::error_code ec, size_t n) {

@@ -12,13 +12,12 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-
-#include "net/shard.h"
 #include <boost/asio/ip/tcp.hpp>
 
 #include "core/change.h"
 #include "core/jwt.h"
 #include "net/hub_runner.h"
+#include "net/shard.h"
 
 namespace pglive {
 
