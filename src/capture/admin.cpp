@@ -193,27 +193,57 @@ int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_coun
 topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
     return translated("load " + topic, [&] {
         topic_load load;
-        pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> w(conn);
-        auto cfg = w.exec_params("select relid::regclass::text, to_jsonb(key)::text, "
-                                 "to_jsonb(pglive.exposed_columns(relid))::text, pglive.hidden_columns(relid)::text "
-                                 "from pglive.tables where topic = $1",
-                                 topic);
-        if (cfg.empty()) {
-            load.error = "no attached table " + topic;
-            return load;
+        std::string snapshot_text;
+        // Which table, outside the snapshot: the load must lock it before its snapshot exists.
+        std::string table;
+        {
+            pqxx::nontransaction n(conn);
+            auto r = n.exec_params("select relid::regclass::text from pglive.tables where topic = $1", topic);
+            if (r.empty()) {
+                load.error = "no attached table " + topic;
+                return load;
+            }
+            table = r[0][0].c_str();
         }
-        load.info.topic = topic;
-        load.info.key = strings_of(cfg[0][1]);
-        load.info.columns = strings_of(cfg[0][2]);
-        auto pos = w.exec("select coalesce(max(position), 0), pg_current_snapshot()::text from pglive.tx")[0];
-        load.position = pos[0].as<int64_t>();
-        load.snapshot = pg_snapshot::parse(pos[1].c_str());
-        // relid::regclass::text is quoted as needed, so it is safe to splice.
-        auto rows = w.exec_params(std::string("select (to_jsonb(t) - $1::text[])::text from ") + cfg[0][0].c_str() + " t",
-                                  std::string(cfg[0][3].c_str()));
-        load.rows.reserve(rows.size());
-        for (const auto& r : rows) load.rows.push_back(json::parse(r[0].c_str(), r[0].c_str() + r[0].size()));
-        w.commit();
+        {
+            pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> w(conn);
+            // TRUNCATE is not MVCC-safe: one committing between our snapshot and our read would
+            // empty the rows. ACCESS SHARE taken before the snapshot (LOCK and SET take none)
+            // makes a TRUNCATE either visible in the snapshot or wait for the load.
+            // relid::regclass::text is quoted as needed, so it is safe to splice.
+            w.exec("lock table " + table + " in access share mode");
+            w.exec("set local timezone = 'UTC'");  // timestamptz values in UTC, as the capture writes them
+            auto cfg = w.exec_params("select relid::regclass::text, to_jsonb(key)::text, "
+                                     "to_jsonb(pglive.exposed_columns(relid))::text, pglive.hidden_columns(relid)::text "
+                                     "from pglive.tables where topic = $1",
+                                     topic);
+            if (cfg.empty() || table != cfg[0][0].c_str()) {  // detached or re-attached meanwhile
+                load.error = "no attached table " + topic;
+                if (!cfg.empty()) load.error = "table of " + topic + " changed while loading; subscribe again";
+                return load;
+            }
+            load.info.topic = topic;
+            load.info.key = strings_of(cfg[0][1]);
+            load.info.columns = strings_of(cfg[0][2]);
+            auto pos = w.exec("select coalesce(max(position), 0), pg_current_snapshot()::text from pglive.tx")[0];
+            load.read_position = pos[0].as<int64_t>();
+            load.snapshot = pg_snapshot::parse(pos[1].c_str());
+            auto rows = w.exec_params("select (to_jsonb(t) - $1::text[])::text from " + table + " t",
+                                      std::string(cfg[0][3].c_str()));
+            load.rows.reserve(rows.size());
+            for (const auto& r : rows) load.rows.push_back(json::parse(r[0].c_str(), r[0].c_str() + r[0].size()));
+            w.commit();
+            snapshot_text = pos[1].c_str();
+        }
+        // P*: a transaction that committed before the snapshot but had no position yet is in the
+        // rows. A sequencer run now gives every such transaction its position; the label is the
+        // highest position whose transaction the snapshot saw.
+        run_sequencer(conn);
+        pqxx::nontransaction n(conn);
+        load.position = n.exec_params("select coalesce(max(position), $1) from pglive.tx "
+                                      "where position > $1 and pg_visible_in_snapshot(xid, $2::pg_snapshot)",
+                                      load.read_position, snapshot_text)[0][0]
+                            .as<int64_t>();
         return load;
     });
 }

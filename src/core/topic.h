@@ -16,12 +16,18 @@ struct topic_info {
     std::vector<std::string> columns;  // exposed columns, in table order
 };
 
-// A table read in one REPEATABLE READ transaction: its rows, the highest position visible
-// to that transaction, and the transaction's snapshot. A transaction with a position above
-// `position` whose xid is visible in `snapshot` is already in `rows` and must be skipped.
+// A table read in one REPEATABLE READ transaction, with its hand-off positions
+// (docs/DESIGN.md, "Snapshot hand-off"):
+// - `read_position` (P_rr): the highest position visible to that transaction; every
+//   transaction at or below it is in `rows`.
+// - `position` (P*): the highest position, assigned by a sequencer run after the read, whose
+//   transaction is visible in `snapshot`, so in `rows`. The load is labelled with it.
+// A transaction with read_position < position <= P* is in `rows` when its xid is visible in
+// `snapshot` (skip it, but keep it in history), and must be applied when it is not.
 struct topic_load {
     topic_info info;
-    int64_t position = 0;
+    int64_t position = 0;       // P*
+    int64_t read_position = 0;  // P_rr <= P*
     pg_snapshot snapshot;
     std::vector<json> rows;
     std::string error;  // non-empty when the load failed (e.g. "no attached table public.x")

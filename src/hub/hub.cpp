@@ -89,6 +89,54 @@ std::vector<change> expand(const change& ch, const std::vector<std::string>& key
     return out;
 }
 
+// One transaction's net row deltas for `topic`, from the outbox's row images alone (no state
+// needed): used where the state does not hold the transaction's "before" — resume from the
+// outbox, and transactions that a load's rows already contain. A TRUNCATE sets `truncated`:
+// the rows it removed are not in the outbox.
+topic_tx image_tx(const transaction& tx, const topic_info& info) {
+    topic_tx out;
+    out.position = tx.position;
+    out.ts = tx.ts;
+    std::unordered_map<std::string, size_t> index;  // key → out.rows slot
+    auto touch = [&](const std::string& key, const json& before) -> row_delta& {
+        auto [it, fresh] = index.try_emplace(key, out.rows.size());
+        if (fresh) out.rows.push_back(row_delta{key, before, json()});
+        return out.rows[it->second];
+    };
+    for (auto& stmt : tx.changes) {
+        if (stmt.topic != info.topic) continue;
+        for (auto& ch : expand(stmt, info.key)) switch (ch.op) {
+        case op_kind::insert:
+            touch(row_key(ch.new_row, info.key), json()).after = ch.new_row;
+            break;
+        case op_kind::update: {
+            std::string ko = row_key(ch.old_row, info.key), kn = row_key(ch.new_row, info.key);
+            if (ko != kn) {
+                touch(ko, ch.old_row).after = json();
+                touch(kn, json()).after = ch.new_row;
+            } else {
+                touch(kn, ch.old_row).after = ch.new_row;
+            }
+            break;
+        }
+        case op_kind::remove:
+            touch(row_key(ch.old_row, info.key), ch.old_row).after = json();
+            break;
+        case op_kind::truncate:
+            out.truncated = true;
+            break;
+        case op_kind::message:
+            out.messages.push_back(ch.new_row);
+            break;
+        case op_kind::control:
+            break;
+        }
+    }
+    out.rows.erase(std::remove_if(out.rows.begin(), out.rows.end(), [](const row_delta& d) { return d.before == d.after; }),
+                   out.rows.end());
+    return out;
+}
+
 // "2026-11-22T10:00:00.123456Z" → µs since the epoch; 0 when unreadable.
 int64_t parse_ts_us(const std::string& ts) {
     std::tm tm{};
@@ -209,7 +257,8 @@ struct hub::impl {
     json snapshot_rows(topic_state& t, shape& sh) {
         json rows = json::object();
         if (sh.limit) {
-            for (auto& k : sh.window) rows[k] = t.rows.at(k);
+            for (auto& k : sh.window)
+                if (auto it = t.rows.find(k); it != t.rows.end()) rows[k] = it->second;
         } else {
             for (auto& [k, row] : t.rows)
                 if (sh.filter.matches(row)) rows[k] = row;
@@ -514,30 +563,45 @@ struct hub::impl {
         fan_out(t, *applied);
     }
 
-    // The load has answered and the hub has received every transaction up to its position:
-    // replay the buffered ones (skipping those already in the loaded rows), then serve.
+    // The load has answered and the hub has received every transaction up to its label P*
+    // (docs/DESIGN.md, "Snapshot hand-off"). The buffered transactions after P_rr are replayed
+    // in order: one whose xid the load's snapshot saw (at or below P*) is already in the rows
+    // and only goes into history, any other is applied. Windows are computed after the replay,
+    // on the state that the snapshots show.
     void finish_load(topic_state& t) {
         topic_load& ld = *t.load;
         t.rows.clear();
         for (auto& row : ld.rows) t.rows.emplace(row_key(row, t.info.key), std::move(row));
-        t.position = ld.position;
+        t.position = ld.read_position;
         t.history.clear();
-        t.history_floor = ld.position;
+        t.history_floor = ld.read_position;  // history holds every transaction after P_rr
         t.st = topic_state::status::loaded;
-        for (auto& [id, sh] : t.shapes) recompute_window(t, *sh);
-        pg_snapshot snap = ld.snapshot;
-        int64_t loaded_at = ld.position;
+        const pg_snapshot snap = ld.snapshot;
+        const int64_t read_at = ld.read_position, label = ld.position;
         std::vector<transaction> pending = std::move(t.pending);
         t.pending.clear();
         t.load.reset();
         for (auto& tx : pending) {
-            if (tx.position <= loaded_at && snap.visible(tx.xid)) continue;  // already in the rows
+            if (tx.position <= read_at) continue;  // in the rows, and below history's floor
+            if (tx.position <= label && snap.visible(tx.xid)) {
+                // In the rows already; a client resuming from before it still needs its patch.
+                auto seen = std::make_shared<topic_tx>(image_tx(tx, t.info));
+                if (seen->truncated) {  // the rows it removed are unknown: resume across it resyncs
+                    t.history.clear();
+                    t.history_floor = tx.position;
+                } else if (!seen->rows.empty() || !seen->messages.empty()) {
+                    remember(t, std::move(seen));
+                }
+                t.position = tx.position;
+                continue;
+            }
             // Not in the rows: committed after the snapshot. Subscribers have no snapshot yet,
             // so only the state and history move.
             auto applied = apply(t, tx);
             if (!applied->rows.empty() || !applied->messages.empty()) remember(t, applied);
         }
         t.position = std::max(t.position, position);
+        for (auto& [id, sh] : t.shapes) recompute_window(t, *sh);
         // Serve every subscription that was waiting for this topic.
         std::vector<subscription*> waiting(t.subs.begin(), t.subs.end());
         for (subscription* s : waiting)
@@ -792,41 +856,8 @@ void hub::on_history(const std::string& topic, int64_t after, history_result res
     std::vector<topic_tx> txs;
     for (auto& tx : result.transactions) {
         if (tx.position <= after || tx.position > t.history_floor) continue;
-        topic_tx out;
-        out.position = tx.position;
-        out.ts = tx.ts;
-        bool truncated = false;
-        for (auto& stmt : tx.changes) {
-            if (stmt.topic != topic) continue;
-            for (auto& ch : expand(stmt, t.info.key)) switch (ch.op) {
-            case op_kind::insert:
-                out.rows.push_back({row_key(ch.new_row, t.info.key), json(), ch.new_row});
-                break;
-            case op_kind::update: {
-                std::string ko = row_key(ch.old_row, t.info.key), kn = row_key(ch.new_row, t.info.key);
-                if (ko == kn) {
-                    out.rows.push_back({kn, ch.old_row, ch.new_row});
-                } else {
-                    out.rows.push_back({ko, ch.old_row, json()});
-                    out.rows.push_back({kn, json(), ch.new_row});
-                }
-                break;
-            }
-            case op_kind::remove:
-                out.rows.push_back({row_key(ch.old_row, t.info.key), ch.old_row, json()});
-                break;
-            case op_kind::truncate:
-                truncated = true;
-                break;
-            case op_kind::message:
-                out.messages.push_back(ch.new_row);
-                break;
-            case op_kind::control:
-                break;
-            }
-        }
-        if (truncated) {  // the rows a TRUNCATE removed are not in the outbox: resync instead
-            txs.clear();
+        topic_tx out = image_tx(tx, t.info);
+        if (out.truncated) {  // the rows a TRUNCATE removed are not in the outbox: resync instead
             for (auto* s : waiting) {
                 s->since.reset();
                 m.send_snapshot(t, *s);

@@ -49,8 +49,8 @@ TEST(db_worker, load_topic_hands_off_to_the_stream_exactly) {
     for (const auto& row : load.rows) state[row_key(row, {"id"})] = row;
     int applied = 0, skipped = 0;
     for (const auto& t : rec.of("public.handoff")) {
-        if (t.position <= load.position) continue;
-        if (load.snapshot.visible(t.xid)) {
+        if (t.position <= load.read_position) continue;
+        if (t.position <= load.position && load.snapshot.visible(t.xid)) {
             ++skipped;
             continue;
         }
@@ -59,6 +59,64 @@ TEST(db_worker, load_topic_hands_off_to_the_stream_exactly) {
     }
     EXPECT_GT(applied, 0) << "the writers stopped before the load: the hand-off was not exercised";
     EXPECT_TRUE(state == table_state(*admin, "handoff", {"id"})) << "applied " << applied << ", skipped " << skipped;
+}
+
+// Issue 9.1: a transaction committed before the load's snapshot but not yet given a position
+// (no listener ran the sequencer) is in the rows; the label must be its position, not below.
+TEST(load_topic, label_covers_committed_transactions_not_yet_sequenced) {
+    auto admin = connect();
+    exec(*admin, "create table unsequenced (id int primary key, v int)");
+    attach(*admin, "unsequenced");
+    exec(*admin, "select pglive.sequence()");
+    exec(*admin, "insert into unsequenced values (1, 1)");  // committed, no position yet
+    topic_load load = load_topic(*admin, "public.unsequenced");
+    ASSERT_EQ(load.error, "");
+    ASSERT_EQ(load.rows.size(), 1u);
+    pqxx::nontransaction n(*admin);
+    int64_t pos = n.exec("select t.position from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                         "where o.topic = 'public.unsequenced' and o.op = 'I'")[0][0]
+                      .as<int64_t>();
+    EXPECT_LT(load.read_position, pos);
+    EXPECT_EQ(load.position, pos) << "the snapshot holds the insert, so its label must be the insert's position";
+}
+
+// Issue 9.3: TRUNCATE is not MVCC-safe. A load that took its snapshot before a TRUNCATE
+// committed read the emptied table and labelled it before the TRUNCATE. The load now locks
+// the table first, so the rows and the label agree.
+TEST(load_topic, truncate_racing_a_load_gives_rows_that_match_the_label) {
+    auto admin = connect();
+    exec(*admin, "create table truncated (id int primary key, v int)");
+    attach(*admin, "truncated");
+    exec(*admin, "insert into truncated select g, g from generate_series(1, 100) g");
+    exec(*admin, "select pglive.sequence()");
+
+    auto trunc = connect();
+    pqxx::work t(*trunc);
+    t.exec("truncate truncated");  // holds ACCESS EXCLUSIVE until it commits
+    std::future<topic_load> loaded = std::async(std::launch::async, [] {
+        auto c = connect();
+        return load_topic(*c, "public.truncated");
+    });
+    // The load is waiting for the table's lock (before the fix: after taking its snapshot).
+    ASSERT_TRUE(eventually([&] {
+        pqxx::nontransaction n(*admin);
+        return n.exec("select count(*) from pg_locks where not granted and relation = 'truncated'::regclass")[0][0]
+                   .as<int>() > 0;
+    }));
+    t.commit();
+    ASSERT_EQ(loaded.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+    topic_load load = loaded.get();
+    ASSERT_EQ(load.error, "");
+    exec(*admin, "select pglive.sequence()");
+    pqxx::nontransaction n(*admin);
+    int64_t truncate_pos = n.exec("select t.position from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                                  "where o.topic = 'public.truncated' and o.op = 'T'")[0][0]
+                               .as<int64_t>();
+    if (load.rows.empty())
+        EXPECT_GE(load.position, truncate_pos) << "empty rows labelled before the TRUNCATE that emptied them";
+    else
+        EXPECT_LT(load.position, truncate_pos) << "rows labelled after the TRUNCATE";
+    EXPECT_TRUE(load.rows.empty()) << "the load waited for the TRUNCATE, so it must see its effect";
 }
 
 template <class T>

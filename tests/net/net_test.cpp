@@ -96,7 +96,7 @@ struct net_fixture : ::testing::Test {
             {
                 std::lock_guard<std::mutex> g(table.mutex);
                 l.info = t == "secret.keys" ? keys_info() : orders_info();
-                l.position = table.position;
+                l.position = l.read_position = table.position;
                 l.snapshot = pg_snapshot::parse("1:1:");  // every later xid is above it: none visible
                 for (auto& [id, r] : table.rows) l.rows.push_back(r);
             }

@@ -88,10 +88,12 @@ struct hub_fixture : ::testing::Test {
     }
     // The listener has delivered everything up to `pos` (transactions of other tables).
     void advance(int64_t pos) { h->on_transactions({tx(pos, 1, {change{"public.other", op_kind::insert, json(), json{{"id", 1}}}})}); }
-    void load(int64_t pos, std::vector<json> rows, std::string snap = "100:100:") {
+    // A load labelled `pos` (P*) whose own read saw positions up to `read_at` (P_rr; default: pos).
+    void load(int64_t pos, std::vector<json> rows, std::string snap = "100:100:", int64_t read_at = -1) {
         topic_load l;
         l.info = orders_info();
         l.position = pos;
+        l.read_position = read_at < 0 ? pos : read_at;
         l.snapshot = pg_snapshot::parse(snap);
         l.rows = std::move(rows);
         h->on_topic_loaded(std::move(l));
@@ -132,7 +134,7 @@ TEST_F(hub_fixture, load_hand_off_skips_transactions_already_in_the_snapshot) {
     // already in the rows), xid 160 after it. The load's exact position is 2.
     h->on_transactions({tx(1, 150, {ins(row(1, "open", 10))})});
     h->on_transactions({tx(2, 160, {ins(row(2, "open", 20))})});
-    load(2, {row(1, "open", 10)}, "155:170:160");
+    load(2, {row(1, "open", 10)}, "155:170:160", 0);
     auto snaps = c->of_type("snapshot");
     ASSERT_EQ(snaps.size(), 1u);
     EXPECT_EQ(snaps[0]["pos"], "2");
@@ -140,10 +142,60 @@ TEST_F(hub_fixture, load_hand_off_skips_transactions_already_in_the_snapshot) {
     EXPECT_TRUE(c->of_type("patch").empty());
 }
 
+// Issue 9.1: transactions that committed before the load's snapshot but were sequenced after
+// its read (P_rr < position <= P*) are in the rows: the label covers them, and they are kept in
+// history, so a client resuming from before them still gets their patches.
+TEST_F(hub_fixture, load_label_covers_transactions_its_snapshot_saw_and_history_keeps_them) {
+    auto a = connect(1);
+    h->subscribe(1, sub("all"));
+    h->on_transactions({tx(1, 150, {ins(row(1, "open", 10))})});
+    h->on_transactions({tx(2, 160, {ins(row(2, "open", 20))})});
+    h->on_transactions({tx(3, 170, {ins(row(3, "open", 30))})});
+    // Read at position 1; xids 150 and 160 visible (below xmin 165), 170 still running.
+    load(2, {row(1, "open", 10), row(2, "open", 20)}, "165:175:170", 1);
+    auto snaps = a->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 1u);
+    EXPECT_EQ(snaps[0]["pos"], "3");
+    EXPECT_EQ(snaps[0]["rows"].size(), 3u);
+
+    auto b = connect(2);
+    auto r = sub("all");
+    r.since = 1;  // e.g. a label another node gave: resumed from this node's memory
+    h->subscribe(2, r);
+    EXPECT_TRUE(history_reads.empty());
+    EXPECT_TRUE(b->of_type("snapshot").empty());
+    auto p = b->of_type("patch");
+    ASSERT_EQ(p.size(), 2u);
+    EXPECT_EQ(p[0]["pos"], "2");
+    EXPECT_EQ(p[1]["pos"], "3");
+    EXPECT_EQ(p[0]["patch"], json::parse(R"([{"op":"add","path":"/2","value":{"id":2,"status":"open","amount":20}}])"));
+}
+
+// Issue 9.2: a window loading while a buffered transaction deletes its top row aborted the
+// process (the window was computed before the replay); an insert left it one position stale.
+TEST_F(hub_fixture, window_is_computed_after_the_load_replays_its_buffer) {
+    auto a = connect(1);
+    auto r = sub("top");
+    r.limit = 2;
+    r.order = "amount.desc";
+    h->subscribe(1, r);
+    h->on_transactions({tx(1, 200, {del(row(4, "open", 40))})});
+    h->on_transactions({tx(2, 201, {ins(row(5, "open", 35))})});
+    load(0, {row(1, "open", 10), row(2, "open", 20), row(3, "open", 30), row(4, "open", 40)}, "150:150:");
+    auto snaps = a->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 1u);
+    EXPECT_EQ(snaps[0]["pos"], "2");
+    EXPECT_EQ(snaps[0]["rows"], json::parse(R"({"5":{"id":5,"status":"open","amount":35},
+                                                "3":{"id":3,"status":"open","amount":30}})"));
+    h->on_transactions({tx(3, 202, {del(row(5, "open", 35))})});
+    EXPECT_EQ(a->state("top"), json::parse(R"({"3":{"id":3,"status":"open","amount":30},
+                                               "2":{"id":2,"status":"open","amount":20}})"));
+}
+
 TEST_F(hub_fixture, load_waits_until_the_stream_reaches_its_position) {
     auto c = connect(1);
     h->subscribe(1, sub("all"));
-    load(3, {row(1, "open", 10), row(2, "open", 20)}, "150:170:");  // both below xmin: visible
+    load(3, {row(1, "open", 10), row(2, "open", 20)}, "150:170:", 1);  // both below xmin: visible
     EXPECT_TRUE(c->of_type("snapshot").empty());
     h->on_transactions({tx(2, 151, {ins(row(2, "open", 20))})});
     EXPECT_TRUE(c->of_type("snapshot").empty());
