@@ -74,6 +74,14 @@ protected:
 
     // The bound protects memory from a stalled reader; replies and snapshots always pass
     // (a snapshot is what ends a resync), patches and messages past it start a resync.
+    //
+    // A snapshot does not count against the patches behind it, and it widens their bound by its
+    // own size until the connection has caught up: a client whose link is faster than the
+    // topic's patch rate receives an S-byte snapshot in the time the topic writes fewer than S
+    // bytes of patches, so it always goes live, whatever S is next to max_queue_bytes (counting
+    // the snapshot, a patch arriving during a snapshot larger than the bound resynced forever).
+    // A slower client still overflows; what one connection holds stays below twice its largest
+    // snapshot plus the bound.
     void admit(frame f, frame_kind kind) {
         if (closed_) return;
         bool droppable = kind == frame_kind::patch || kind == frame_kind::message;
@@ -82,14 +90,29 @@ protected:
                 ++ctx_->stats.frames_dropped;
                 return;
             }
-            if (queue_.size() >= ctx_->opt.max_queue_frames || queued_bytes_ + f->size() > ctx_->opt.max_queue_bytes) {
+            size_t frames = queue_.size() - snapshot_frames_, bytes = queued_bytes_ - snapshot_bytes_;
+            if (frames >= ctx_->opt.max_queue_frames + allowance_ / min_patch_bytes ||
+                bytes + f->size() > ctx_->opt.max_queue_bytes + allowance_) {
                 overflow();
                 ++ctx_->stats.frames_dropped;
                 return;
             }
+        } else if (kind == frame_kind::snapshot) {
+            snapshot_bytes_ += f->size();
+            ++snapshot_frames_;
+            allowance_ = std::max(allowance_, f->size());
         }
         queued_bytes_ += f->size();
         queue_.emplace_back(std::move(f), kind);
+    }
+
+    // Off the queue's front (written, or dropped on close).
+    void forget(const std::pair<frame, frame_kind>& item) {
+        queued_bytes_ -= item.first->size();
+        if (item.second == frame_kind::snapshot) {
+            snapshot_bytes_ -= item.first->size();
+            --snapshot_frames_;
+        }
     }
 
     void overflow() {
@@ -137,16 +160,20 @@ protected:
         ctx_->stats.frames_sent += in_flight_;
         ctx_->stats.bytes_sent += n;
         for (; in_flight_ > 0; --in_flight_) {
-            queued_bytes_ -= queue_.front().first->size();
+            forget(queue_.front());
             queue_.pop_front();
         }
+        // Caught up after its snapshots: back to the plain bound.
+        if (snapshot_frames_ == 0 && queued_bytes_ <= ctx_->opt.max_queue_bytes) allowance_ = 0;
         if (!queue_.empty()) write_next();
         else maybe_ask_resync();
     }
 
     // On close: what is not in flight goes (the write in flight still reads its buffers).
     void drop_queued() {
-        queue_.erase(queue_.begin() + std::ptrdiff_t(writing_ ? in_flight_ : 0), queue_.end());
+        auto from = queue_.begin() + std::ptrdiff_t(writing_ ? in_flight_ : 0);
+        for (auto it = from; it != queue_.end(); ++it) forget(*it);
+        queue_.erase(from, queue_.end());
     }
 
     void maybe_ask_resync() {
@@ -164,6 +191,10 @@ protected:
     std::deque<std::pair<frame, frame_kind>> queue_;
     size_t in_flight_ = 0;  // frames at the queue's front handed to the current write
     size_t queued_bytes_ = 0;
+    size_t snapshot_bytes_ = 0;   // of queued_bytes_, in snapshot frames
+    size_t snapshot_frames_ = 0;  // of queue_
+    size_t allowance_ = 0;        // extra bytes for patches behind a snapshot, until caught up
+    static constexpr size_t min_patch_bytes = 64;  // the allowance in frames: a patch frame is larger
     bool writing_ = false;
     bool resyncing_ = false;     // dropping patches until the hub has resent snapshots
     bool resync_asked_ = false;

@@ -618,5 +618,54 @@ TEST_F(net_fixture, stalled_client_is_bounded_and_resynced_fast_ones_get_every_p
     EXPECT_EQ(state, table_state());
 }
 
+// Issue 9.5: a snapshot larger than max_queue_bytes never let a client go live: a patch
+// arriving while it was written overflowed the queue and asked for another snapshot. A client
+// whose link is faster than the patch rate must get one snapshot and then every patch.
+TEST_F(net_fixture, snapshot_larger_than_the_queue_bound_still_goes_live_on_a_slow_link) {
+    const std::string wide(1000, 'w');
+    {
+        std::lock_guard<std::mutex> g(table.mutex);
+        for (int id = 1; id <= 1500; ++id) table.rows[id] = json{{"id", id}, {"status", "open"}, {"note", wide}};
+    }
+    auto o = default_options();
+    o.max_queue_bytes = 256 << 10;  // the snapshot is ~1.5 MB
+    o.max_queue_frames = 256;
+    start(o, false);
+
+    auto c = ws("/ws", {}, 4096);
+    c->limit_read_rate(600 << 10);  // 600 KB/s: the snapshot takes ~2.5 s
+    c->send({{"op", "subscribe"}, {"ref", "1"}, {"topic", "public.orders"}, {"sub", "all"}});
+    constexpr int transactions = 300;
+    std::thread writer([&] {
+        for (int n = 1; n <= transactions; ++n) {
+            commit_note(1 + n % 1500, wide + std::to_string(n));  // ~1.1 KB a patch, 110 KB/s
+            std::this_thread::sleep_for(10ms);                    // the topic's write rate, not a wait
+        }
+    });
+    json state;
+    int snapshots = 0;
+    int64_t last = -1;
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (last < transactions && std::chrono::steady_clock::now() < deadline) {
+        auto m = c->read(20s);
+        if (!m) break;
+        if ((*m)["type"] == "snapshot") {
+            ++snapshots;
+            state = (*m)["rows"];
+            last = std::stoll((*m)["pos"].get<std::string>());
+        } else if ((*m)["type"] == "patch") {
+            int64_t pos = std::stoll((*m)["pos"].get<std::string>());
+            EXPECT_EQ(pos, last + 1);
+            last = pos;
+            state = state.patch((*m)["patch"]);
+        }
+    }
+    writer.join();
+    EXPECT_EQ(snapshots, 1) << "the client was resynced instead of going live";
+    EXPECT_EQ(last, transactions);
+    EXPECT_EQ(state, table_state());
+    EXPECT_EQ(metric(metrics(), "pglive_queue_overflows_total"), 0);
+}
+
 }  // namespace
 }  // namespace pglive

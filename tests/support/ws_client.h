@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/rate_policy.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
@@ -42,6 +43,10 @@ public:
             if (!m && closed_) return std::nullopt;
         }
     }
+    // Reads at most this many bytes a second from now on (a client on a slow link).
+    void limit_read_rate(size_t bytes_per_second) {
+        boost::beast::get_lowest_layer(ws_).rate_policy().read_limit(bytes_per_second);
+    }
     bool closed() const { return closed_; }
     // The close code the server sent (e.g. 1009), once closed.
     int close_code() const;
@@ -49,7 +54,9 @@ public:
 
 private:
     boost::asio::io_context ioc_;
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    using stream_type = boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::any_io_executor,
+                                                   boost::beast::simple_rate_policy>;
+    boost::beast::websocket::stream<stream_type> ws_;
     boost::beast::flat_buffer buffer_;
     bool reading_ = false;
     bool ready_ = false;
