@@ -1,6 +1,9 @@
 // jwt.cpp — HS256 tokens with OpenSSL: base64url, HMAC-SHA256, constant-time comparison.
 #include "core/jwt.h"
 
+#include <cmath>
+#include <cstdint>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -42,13 +45,17 @@ std::string b64url_decode(const std::string& in, const char* part) {
         if (c == '_') return 63;
         return -1;
     };
+    // Strict (RFC 7515 §2, RFC 4648 §3.5): no padding, no characters outside the alphabet, no
+    // length that cannot be, and unused bits zero — so one token has one spelling, and a
+    // signature with '=garbage' or flipped trailing bits is refused.
+    const std::string bad = std::string("malformed token: ") + part + " is not base64url";
+    if (in.size() % 4 == 1) throw auth_error(bad);
     std::string out;
     uint32_t acc = 0;
     int bits = 0;
     for (char c : in) {
-        if (c == '=') break;
         int v = value(c);
-        if (v < 0) throw auth_error(std::string("malformed token: ") + part + " is not base64url");
+        if (v < 0) throw auth_error(bad);
         acc = acc << 6 | uint32_t(v);
         bits += 6;
         if (bits >= 8) {
@@ -56,6 +63,7 @@ std::string b64url_decode(const std::string& in, const char* part) {
             out += char((acc >> bits) & 0xff);
         }
     }
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) throw auth_error(bad);
     return out;
 }
 
@@ -105,15 +113,26 @@ access verify_jwt(const std::string& token, const std::string& secret, int64_t n
         throw auth_error("bad token signature");
     json claims = json::parse(b64url_decode(token.substr(d1 + 1, d2 - d1 - 1), "payload"), nullptr, false);
     if (claims.is_discarded() || !claims.is_object()) throw auth_error("malformed token: payload is not a JSON object");
-    if (auto e = claims.find("exp"); e != claims.end()) {
-        if (!e->is_number()) throw auth_error("token claim 'exp' must be a number");
-        if (e->get<double>() <= double(now)) throw auth_error("token expired");
-    }
-    if (auto n = claims.find("nbf"); n != claims.end()) {
-        if (!n->is_number()) throw auth_error("token claim 'nbf' must be a number");
-        if (n->get<double>() > double(now)) throw auth_error("token not valid yet (nbf)");
-    }
+    // NumericDate (RFC 7519 §2): whole seconds compared as integers; a fraction counts down.
+    auto seconds = [](const json& v, const char* claim) -> int64_t {
+        if (v.is_number_integer()) return v.get<int64_t>();
+        if (v.is_number_unsigned()) return INT64_MAX;
+        if (v.is_number_float()) {
+            double d = v.get<double>();
+            if (d >= 9.2e18) return INT64_MAX;
+            if (d <= -9.2e18) return INT64_MIN;
+            return int64_t(std::floor(d));
+        }
+        throw auth_error(std::string("token claim '") + claim + "' must be a number");
+    };
     access a;
+    if (auto e = claims.find("exp"); e != claims.end()) {
+        int64_t exp = seconds(*e, "exp");
+        if (exp <= now) throw auth_error("token expired");
+        a.expires = exp;
+    }
+    if (auto n = claims.find("nbf"); n != claims.end())
+        if (seconds(*n, "nbf") > now) throw auth_error("token not valid yet (nbf)");
     a.authenticated = true;
     if (auto s = claims.find("sub"); s != claims.end()) {
         if (!s->is_string()) throw auth_error("token claim 'sub' must be a string");
@@ -128,6 +147,7 @@ access verify_jwt(const std::string& token, const std::string& secret, int64_t n
     }
     if (auto p = claims.find("publish"); p != claims.end()) a.publish = p->is_boolean() && p->get<bool>();
     if (auto p = claims.find("admin"); p != claims.end()) a.admin = p->is_boolean() && p->get<bool>();
+    if (auto p = claims.find("metrics"); p != claims.end()) a.metrics = p->is_boolean() && p->get<bool>();
     return a;
 }
 

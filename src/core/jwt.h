@@ -22,6 +22,8 @@ struct access {
     std::vector<std::string> topics;  // JWT `topics`: patterns such as "public.*", "*", "public.orders"
     bool publish = false;             // JWT `publish`
     bool admin = false;               // JWT `admin`: attach/detach from the dashboard, /api/admin
+    bool metrics = false;             // JWT `metrics`: GET /metrics (admin implies it)
+    std::optional<int64_t> expires;   // JWT `exp` (Unix seconds): open connections close then
     bool may_read(const std::string& topic) const;
 };
 

@@ -133,7 +133,9 @@ std::string unsubscribed_message(const std::string& ref, const std::string& sub)
 std::string pong_message(const std::string& ref) { return with_ref(json{{"type", "pong"}}, ref).dump(); }
 
 std::string error_message(const std::string& ref, const std::string& code, const std::string& message) {
-    return with_ref(json{{"type", "error"}, {"code", code}, {"message", message}}, ref).dump();
+    // Messages may quote what a client sent: a stray byte is replaced, never thrown on.
+    return with_ref(json{{"type", "error"}, {"code", code}, {"message", message}}, ref)
+        .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace pglive

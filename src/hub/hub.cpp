@@ -620,6 +620,10 @@ struct hub::impl {
             return;
         }
         int64_t since = *s.since;
+        if (since > position) {  // beyond anything this node has: a position it cannot vouch for
+            send_snapshot(t, s);
+            return;
+        }
         if (since >= t.history_floor) {
             resume_from_memory(t, s, since);
             return;
@@ -659,8 +663,7 @@ struct hub::impl {
 
     // Validates and registers a subscription; throws protocol_error.
     sub_ptr make_subscription(conn_id id, const access& who, const subscribe_request& req) {
-        if (!who.may_read(req.topic))
-            throw protocol_error(error_code::forbidden, "not allowed to read topic " + req.topic, req.ref);
+        if (auto why = owner.refusal(req, who)) throw *why;
         topic_state* t = topic_for(req.topic);
         if (!t) throw protocol_error(error_code::unknown_topic, "no attached table " + req.topic, req.ref);
         auto s = std::make_shared<subscription>();
@@ -768,6 +771,23 @@ void hub::start_at(int64_t position) {
 }
 
 bool hub::topic_known(const std::string& topic) const { return impl_->attached.count(topic) > 0; }
+
+std::optional<protocol_error> hub::refusal(const subscribe_request& req, const access& who) const {
+    if (!who.may_read(req.topic))
+        return protocol_error(error_code::forbidden, "not allowed to read topic " + req.topic, req.ref);
+    auto at = impl_->attached.find(req.topic);
+    if (at == impl_->attached.end()) {
+        if (is_channel(req.topic)) return std::nullopt;  // a channel: messages only, no columns
+        return protocol_error(error_code::unknown_topic, "no attached table " + req.topic, req.ref);
+    }
+    try {
+        row_filter::parse(req.filter, at->second.columns);
+        row_order::parse(req.order, at->second.columns);
+    } catch (const filter_error& e) {
+        return protocol_error(error_code::bad_filter, e.what(), req.ref);
+    }
+    return std::nullopt;
+}
 
 void hub::on_transactions(const std::vector<transaction>& txs) {
     auto& m = *impl_;

@@ -119,6 +119,9 @@ public:
 
     const hub_stats& stats() const { return stats_; }
     bool topic_known(const std::string& topic) const;
+    // Why `req` would be refused (forbidden, unknown_topic, bad_filter), or nullopt: transports
+    // that must answer before subscribing (SSE's HTTP status) ask first. Changes nothing.
+    std::optional<protocol_error> refusal(const subscribe_request& req, const access& who) const;
 
 private:
     struct impl;

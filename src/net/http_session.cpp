@@ -72,10 +72,26 @@ void http_session::on_read(beast::error_code ec, size_t) {
         res.keep_alive(false);
         return send(std::move(res));
     }
+    if (ec && ec.category() == beast::error_code(http::error::bad_target).category() && ec != http::error::partial_message) {
+        // Malformed HTTP: say so once, then close (the stream's framing cannot be trusted).
+        http_request r;
+        r.version(11);
+        auto res = error_response(r, http::status::bad_request, error_code::bad_request, "malformed HTTP request: " + ec.message());
+        res.keep_alive(false);
+        return send(std::move(res));
+    }
     if (ec) return;  // timeouts and resets: nothing to answer
     req_ = parser_->release();
     ++ctx_->stats.http_requests;
-    route();
+    // No exception leaves a handler: a bug answers this request with a 500 and one log line.
+    try {
+        route();
+    } catch (const std::exception& e) {
+        log_error(std::string("http: internal error while serving a request: ") + e.what());
+        auto res = error_response(req_, http::status::internal_server_error, "internal", "internal error; see the server log");
+        res.keep_alive(false);
+        send(std::move(res));
+    }
 }
 
 void http_session::send(http_response res) {
@@ -100,6 +116,9 @@ std::function<void(http_response)> http_session::later() {
 
 void http_session::route() {
     target t = parse_target(std::string(req_.target()));
+    if (t.invalid.empty()) t.invalid = invalid_header(req_);
+    if (!t.invalid.empty())  // every byte is validated before it can reach a JSON value or a file name
+        return send(error_response(req_, http::status::bad_request, error_code::bad_request, t.invalid));
     const std::string& path = t.path;
     bool get = req_.method() == http::verb::get || req_.method() == http::verb::head;
 

@@ -3,6 +3,8 @@
 
 #include <ctime>
 
+#include "core/utf8.h"
+
 namespace pglive {
 
 namespace {
@@ -32,6 +34,8 @@ std::string decode(const std::string& s, bool plus_is_space) {
 
 }  // namespace
 
+target parse_target_unchecked(const std::string& raw);
+
 std::string target::one(const std::string& key) const {
     auto it = query.find(key);
     return it == query.end() ? "" : it->second;
@@ -44,7 +48,46 @@ std::vector<std::string> target::all(const std::string& key) const {
     return out;
 }
 
+namespace {
+
+// "" when s may enter a JSON value and a file name; else what is wrong with it.
+std::string text_problem(const std::string& s) {
+    if (s.find('\0') != std::string::npos) return "holds a NUL byte";
+    if (!valid_utf8(s)) return "is not valid UTF-8";
+    return "";
+}
+
+}  // namespace
+
 target parse_target(const std::string& raw) {
+    target t = parse_target_unchecked(raw);
+    if (auto p = text_problem(t.path); !p.empty()) {
+        t.invalid = "the path " + p + " after percent-decoding";
+        return t;
+    }
+    for (auto& [k, v] : t.query) {
+        auto pk = text_problem(k), pv = text_problem(v);
+        if (!pk.empty()) t.invalid = "a query parameter name " + pk + " after percent-decoding";
+        else if (!pv.empty()) t.invalid = "query parameter '" + k + "' " + pv + " after percent-decoding";
+        if (!t.invalid.empty()) return t;
+    }
+    return t;
+}
+
+std::string invalid_header(const http_request& req) {
+    for (auto f : {http::field::origin, http::field::host, http::field::authorization}) {
+        auto it = req.find(f);
+        if (it == req.end()) continue;
+        if (auto p = text_problem(std::string(it->value())); !p.empty())
+            return "header " + std::string(it->name_string()) + " " + p;
+    }
+    auto it = req.find("Last-Event-ID");
+    if (it != req.end())
+        if (auto p = text_problem(std::string(it->value())); !p.empty()) return "header Last-Event-ID " + p;
+    return "";
+}
+
+target parse_target_unchecked(const std::string& raw) {
     target t;
     auto q = raw.find('?');
     t.path = decode(raw.substr(0, q), false);
@@ -85,9 +128,9 @@ bool origin_allowed(const net_options& opt, const http_request& req) {
     std::string origin(o->value());
     for (auto& a : opt.allowed_origins)
         if (a == "*" || a == origin) return true;
+    // Same origin: a page served by this host, over http (or https, behind a TLS proxy).
     std::string host(req[http::field::host]);
-    auto scheme = origin.find("://");
-    return !host.empty() && scheme != std::string::npos && origin.substr(scheme + 3) == host;
+    return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
 }
 
 http_response json_response(const http_request& req, http::status status, const std::string& body) {
@@ -103,7 +146,9 @@ http_response json_response(const http_request& req, http::status status, const 
 
 http_response error_response(const http_request& req, http::status status, const std::string& code,
                              const std::string& message) {
-    return json_response(req, status, json{{"error", code}, {"message", message}}.dump());
+    // Messages may quote what a client sent: never let a stray byte throw here.
+    return json_response(req, status,
+                         json{{"error", code}, {"message", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace pglive

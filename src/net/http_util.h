@@ -34,8 +34,15 @@ struct target {
     std::string one(const std::string& key) const;  // "" when absent
     std::vector<std::string> all(const std::string& key) const;
     bool has(const std::string& key) const { return query.count(key) > 0; }
+    // Non-empty when the request cannot be served as is: which part, what was expected
+    // ("the path is not valid UTF-8 after percent-decoding", "query parameter 'filter' holds a NUL byte").
+    std::string invalid;
 };
+// Percent-decodes and validates: every decoded byte sequence must be UTF-8 without NUL.
 target parse_target(const std::string& raw);
+// Non-empty when a header pglive reads (Origin, Host, Authorization, Last-Event-ID) is not
+// UTF-8 or holds a NUL: names the header.
+std::string invalid_header(const http_request& req);
 
 // The caller's rights: a Bearer header or ?token= verified, else the anonymous access.
 // Throws auth_error for a token that is present but bad.

@@ -1,12 +1,15 @@
 // hub_runner.h — the hub on its strand: everything that touches the hub goes through post().
 #pragma once
 
+#include <exception>
+#include <string>
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "core/log.h"
 #include "hub/hub.h"
 
 namespace pglive {
@@ -21,7 +24,13 @@ public:
     // Runs f(hub&) on the hub's strand.
     template <class F>
     void post(F f) {
-        boost::asio::post(strand_, [this, f = std::move(f)]() mutable { f(hub_); });
+        boost::asio::post(strand_, [this, f = std::move(f)]() mutable {
+            try {
+                f(hub_);
+            } catch (const std::exception& e) {  // no exception leaves a handler: log, serve on
+                log_error(std::string("hub: internal error: ") + e.what());
+            }
+        });
     }
 
     strand_type& strand() { return strand_; }

@@ -8,12 +8,17 @@
 // server's time. Everything else is strand-only.
 #pragma once
 
+#include <chrono>
+#include <ctime>
 #include <deque>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include "core/log.h"
@@ -64,6 +69,29 @@ protected:
         taken_.clear();
         if (taken_.capacity() > 64) taken_.shrink_to_fit();  // an idle connection keeps no burst-sized buffer
         if (!writing_ && !queue_.empty()) write_next();
+    }
+
+    // A token's `exp` holds for the open connection too: at that moment Derived::expired() is
+    // called (on our strand), unless a later call re-arms or disarms it (an `auth` renewal).
+    void arm_expiry(std::optional<int64_t> expires) {
+        if (expiry_) expiry_->cancel();
+        if (!expires) return;
+        if (!expiry_) expiry_ = std::make_unique<boost::asio::steady_timer>(self().executor());
+        int64_t left = *expires - int64_t(std::time(nullptr));
+        expiry_->expires_after(std::chrono::seconds(std::max<int64_t>(0, left)));
+        expiry_->async_wait([s = self().shared_from_this(), generation = ++expiry_generation_](boost::beast::error_code ec) {
+            if (ec || s->closed_ || generation != s->expiry_generation_) return;
+            s->expired();
+        });
+    }
+    // Ends the connection (Derived::fail with no error and `why`) once what is queued is written.
+    void end_after_drain(const char* why) {
+        end_why_ = why;
+        if (!writing_ && queue_.empty()) self().fail({}, why);
+    }
+    void disarm_expiry() {
+        ++expiry_generation_;
+        if (expiry_) expiry_->cancel();
     }
 
     // A frame of the connection's own (a reply, an SSE ping), queued behind what is there.
@@ -166,6 +194,7 @@ protected:
         // Caught up after its snapshots: back to the plain bound.
         if (snapshot_frames_ == 0 && queued_bytes_ <= ctx_->opt.max_queue_bytes) allowance_ = 0;
         if (!queue_.empty()) write_next();
+        else if (end_why_) self().fail({}, end_why_);
         else maybe_ask_resync();
     }
 
@@ -199,6 +228,9 @@ protected:
     bool resyncing_ = false;     // dropping patches until the hub has resent snapshots
     bool resync_asked_ = false;
     bool closed_ = false;
+    std::unique_ptr<boost::asio::steady_timer> expiry_;  // strand-only
+    uint64_t expiry_generation_ = 0;
+    const char* end_why_ = nullptr;  // end_after_drain's reason
 };
 
 }  // namespace pglive

@@ -20,17 +20,16 @@ sse_session::~sse_session() {
 void sse_session::run(http_request req, subscribe_request sub) {
     req_ = std::move(req);
     sub_ = std::move(sub);
-    // Refusals (unknown topic, forbidden) are HTTP answers, so EventSource's onerror sees them.
+    // Refusals (forbidden, unknown topic, bad filter) are HTTP answers, so EventSource's
+    // onerror sees them, never a 200 followed by an error event.
     ctx_->runner->post([self = shared_from_this()](hub& h) {
-        bool known = h.topic_known(self->sub_.topic) || self->sub_.topic.find('.') == std::string::npos;
-        bool allowed = self->who_.may_read(self->sub_.topic);
-        boost::asio::post(self->executor(), [self, known, allowed] {
-            if (!allowed)
-                self->refuse(http::status::forbidden, error_code::forbidden, "not allowed to read topic " + self->sub_.topic);
-            else if (!known)
-                self->refuse(http::status::not_found, error_code::unknown_topic, "no attached table " + self->sub_.topic);
-            else
-                self->start_stream();
+        auto why = h.refusal(self->sub_, self->who_);
+        boost::asio::post(self->executor(), [self, why] {
+            if (!why) return self->start_stream();
+            auto status = why->code == error_code::forbidden       ? http::status::forbidden
+                          : why->code == error_code::unknown_topic ? http::status::not_found
+                                                                   : http::status::bad_request;
+            self->refuse(status, why->code, why->what());
         });
     });
 }
@@ -61,6 +60,15 @@ void sse_session::start_stream() {
     });
     watch_peer();
     schedule_ping();
+    arm_expiry(who_.expires);
+}
+
+void sse_session::expired() {
+    // EventSource reconnects by itself; with the same token it then gets 401 and stops.
+    enqueue(make_frame("event: error\ndata: " +
+                       error_message("", error_code::unauthorized, "token expired; reconnect with a new token") + "\n\n"),
+            frame_kind::reply);
+    end_after_drain("token expired");
 }
 
 // The client sends nothing after its request; a read completing means it left.
@@ -83,7 +91,8 @@ void sse_session::schedule_ping() {
 void sse_session::fail(beast::error_code ec, const char* what) {
     if (closed_) return;
     closed_ = true;
-    std::string reason = ec == boost::asio::error::eof ? "closed by client"
+    std::string reason = !ec ? std::string(what)
+                         : ec == boost::asio::error::eof ? "closed by client"
                          : ec == beast::error::timeout ? "write timed out (ping_interval_s + pong_timeout_s)"
                                                        : std::string(what) + ": " + ec.message();
     ctx_->stats.closed("sse " + reason);

@@ -34,6 +34,7 @@ public:
         return gather_.size();
     }
     void fail(boost::beast::error_code ec, const char* what);
+    void expired();  // the token's exp passed: an error event, then the stream ends
 
 private:
     void start_stream();

@@ -41,6 +41,7 @@ void ws_session::on_accept(beast::error_code ec) {
     registered_ = true;
     ctx_->runner->post([id = id_, self = shared_from_this(), who = who_](hub& h) { h.connect(id, self, who); });
     log_debug("conn " + std::to_string(id_) + ": websocket open");
+    arm_expiry(who_.expires);
     do_read();
 }
 
@@ -50,7 +51,12 @@ void ws_session::on_read(beast::error_code ec, size_t) {
     if (ec) return fail(ec, "read");
     std::string text = beast::buffers_to_string(buffer_.data());
     buffer_.consume(buffer_.size());
-    handle(text);
+    try {
+        handle(text);
+    } catch (const std::exception& e) {  // no exception leaves a handler
+        log_error("conn " + std::to_string(id_) + ": internal error handling a message: " + e.what());
+        reply(error_message("", "internal", "internal error; see the server log"));
+    }
     do_read();
 }
 
@@ -72,6 +78,7 @@ void ws_session::handle(const std::string& text) {
         try {
             who_ = verify_jwt(a->token, ctx_->opt.token_secret, int64_t(std::time(nullptr)));
             ctx_->runner->post([id = id_, who = who_](hub& h) { h.set_access(id, who); });
+            arm_expiry(who_.expires);  // a renewal moves the connection's deadline
             json ok = {{"type", "authenticated"}, {"user", who_.user}};
             if (!a->ref.empty()) ok["ref"] = a->ref;
             reply(ok.dump());
@@ -83,6 +90,14 @@ void ws_session::handle(const std::string& text) {
 
 // Replies go through the same queue as hub frames, so the connection's order holds.
 void ws_session::reply(const std::string& text) { enqueue(make_frame(text), frame_kind::reply); }
+
+void ws_session::expired() {
+    reply(error_message("", error_code::unauthorized,
+                        "token expired; reconnect with a new token, or send {\"op\":\"auth\"} before it expires"));
+    ctx_->stats.closed("token expired");
+    ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "token expired"),
+                    [self = shared_from_this()](beast::error_code) { self->close_session("token expired"); });
+}
 
 void ws_session::fail(beast::error_code ec, const char* what) {
     if (closed_) return;

@@ -45,6 +45,7 @@ public:
         return n;
     }
     void fail(boost::beast::error_code ec, const char* what);
+    void expired();  // the token's exp passed: an error, then close 1008
 
 private:
     struct head {

@@ -366,8 +366,21 @@ void app::start() {
 void app::run() {
     auto& m = *impl_;
     auto guard = asio::make_work_guard(m.io);
-    std::thread second([&m] { m.io.run(); });
-    m.io.run();
+    // The last-resort guard: a handler that throws anyway is logged, and the loop serves on.
+    auto serve = [&m] {
+        for (;;) {
+            try {
+                m.io.run();
+                return;
+            } catch (const std::exception& e) {
+                log_error(std::string("internal error escaped a handler (serving on): ") + e.what());
+            } catch (...) {
+                log_error("internal error escaped a handler (serving on)");
+            }
+        }
+    };
+    std::thread second(serve);
+    serve();
     second.join();
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -457,6 +458,12 @@ TEST_F(net_fixture, sse_refusals_are_http_errors) {
     EXPECT_EQ(bad.status(), 400);
     sse_client badtoken(host, port, "/sse?topic=public.orders&token=nope");
     EXPECT_EQ(badtoken.status(), 401);
+    // Issue 10.7: a bad filter was a 200 and then an error event.
+    sse_client badfilter(host, port, "/sse?topic=public.orders&filter=nosuch=eq.1");
+    EXPECT_EQ(badfilter.status(), 400);
+    EXPECT_EQ(json::parse(badfilter.error_body())["error"], "bad_filter");
+    sse_client badorder(host, port, "/sse?topic=public.orders&order=status.up");
+    EXPECT_EQ(badorder.status(), 400);
 }
 
 // --- Long-poll ----------------------------------------------------------------------------
@@ -665,6 +672,107 @@ TEST_F(net_fixture, snapshot_larger_than_the_queue_bound_still_goes_live_on_a_sl
     EXPECT_EQ(last, transactions);
     EXPECT_EQ(state, table_state());
     EXPECT_EQ(metric(metrics(), "pglive_queue_overflows_total"), 0);
+}
+
+// Issue 10.1: invalid UTF-8 in a percent-decoded path, a query value or a header reached a
+// JSON message, whose dump() threw out of the handler and aborted the process.
+TEST_F(net_fixture, invalid_utf8_anywhere_in_a_request_is_a_400_and_the_server_serves_on) {
+    start();
+    const std::string origin_ff = std::string("http://\xff");
+    for (std::string target : {"/%ff", "/api/topics/%ff/rows", "/api/topics/public.orders/rows?filter=status=eq.%ff",
+                               "/sse?topic=%ff", "/sse?topic=public.orders&filter=%c3%28", "/poll?topic=%ed%a0%80&since=0",
+                               "/ws?token=%ff", "/api/nothing%f4%90%80%80", "/pglive.js%00.html"}) {
+        auto r = http_get(host, port, target);
+        EXPECT_EQ(r.status, 400) << target;
+        auto body = json::parse(r.body, nullptr, false);
+        EXPECT_FALSE(body.is_discarded()) << target << ": " << r.body;
+        if (!body.is_discarded()) EXPECT_EQ(body["error"], "bad_request") << target;
+    }
+    for (std::string header : std::vector<std::string>{"Origin: " + origin_ff, "Authorization: Bearer \xfe\xff", "Last-Event-ID: 1\xc0\xaf"}) {
+        auto r = test::http_raw(host, port,
+                                "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+                                    header + "\r\n\r\n");
+        EXPECT_EQ(r.status, 400) << header;
+        EXPECT_NE(r.body.find("not valid UTF-8"), std::string::npos) << r.body;
+    }
+    // Still serving, and valid multi-byte UTF-8 passes untouched.
+    EXPECT_EQ(http_get(host, port, "/api/topics").status, 200);
+    EXPECT_EQ(http_get(host, port, "/api/topics/public.orders/rows?filter=note=eq.%c3%a9").status, 200);
+}
+
+// Issue 10.7: a NUL in a path truncated it (/pglive.js%00.html was served as text/html);
+// malformed HTTP was closed without an answer; the Origin's scheme was ignored.
+TEST_F(net_fixture, nul_bytes_malformed_http_and_origin_schemes) {
+    start();
+    auto nul = http_get(host, port, "/pglive.js%00.html");
+    EXPECT_EQ(nul.status, 400);
+    EXPECT_NE(nul.body.find("NUL"), std::string::npos) << nul.body;
+    auto bad = test::http_raw(host, port, "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_NE(bad.body.find("malformed HTTP"), std::string::npos) << bad.body;
+    auto hostname = "127.0.0.1:" + std::to_string(port);
+    EXPECT_EQ(upgrade("/ws", {{"Origin", "http://" + hostname}, {"Host", hostname}}).status, 101);
+    EXPECT_EQ(upgrade("/ws", {{"Origin", "evil://" + hostname}, {"Host", hostname}}).status, 403);
+    EXPECT_EQ(upgrade("/ws", {{"Origin", "null://" + hostname}, {"Host", hostname}}).status, 403);
+}
+
+// Issue 10.7: a `since` beyond the newest position got `subscribed` and then silence.
+TEST_F(net_fixture, since_beyond_the_newest_position_gets_a_snapshot) {
+    start();
+    commit_note(1, "a");
+    auto c = ws();
+    c->send({{"op", "subscribe"}, {"ref", "1"}, {"topic", "public.orders"}, {"sub", "all"}, {"since", "999"}});
+    auto snap = c->read_until([](const json& m) { return m["type"] == "snapshot"; }, 5s);
+    ASSERT_TRUE(snap) << "no snapshot for a future since";
+    EXPECT_EQ((*snap)["pos"], "1");
+    EXPECT_EQ((*snap)["rows"], table_state());
+}
+
+// Issue 10.6: a token that expired during an open WebSocket or SSE connection kept receiving.
+TEST_F(net_fixture, a_token_expiring_on_an_open_connection_closes_it_and_auth_renews) {
+    start();
+    auto soon = [](int s) { return int64_t(std::time(nullptr)) + s; };
+    // WebSocket: closed at exp with 1008 after an unauthorized error.
+    auto c = ws("/ws?token=" + token({{"sub", "ann"}, {"topics", {"public.*"}}, {"exp", soon(2)}}));
+    subscribe(*c);
+    auto err = c->read_until([](const json& m) { return m["type"] == "error"; }, 10s);
+    ASSERT_TRUE(err) << "no error at expiry";
+    EXPECT_EQ((*err)["code"], "unauthorized");
+    EXPECT_TRUE(c->read_until([](const json&) { return false; }, 5s) == std::nullopt);
+    EXPECT_TRUE(c->closed());
+    EXPECT_EQ(c->close_code(), 1008);
+
+    // An auth renewal before exp moves the deadline: still open and receiving after the first exp.
+    auto r = ws("/ws?token=" + token({{"sub", "bob"}, {"topics", {"public.*"}}, {"exp", soon(2)}}));
+    subscribe(*r);
+    r->send({{"op", "auth"}, {"ref", "a"}, {"token", token({{"sub", "bob"}, {"topics", {"public.*"}}, {"exp", soon(60)}})}});
+    ASSERT_TRUE(r->read_until([](const json& m) { return m["type"] == "authenticated"; }, 5s));
+    auto first_exp = std::chrono::steady_clock::now() + 3s;
+    int64_t pos = 0;
+    while (std::chrono::steady_clock::now() < first_exp) {  // commit until past the first exp
+        pos = commit_note(1, "renewed" + std::to_string(pos));
+        auto p = r->read_until([&](const json& m) { return m["type"] == "patch" || m["type"] == "error"; }, 5s);
+        ASSERT_TRUE(p);
+        ASSERT_EQ((*p)["type"], "patch") << p->dump();
+    }
+    EXPECT_FALSE(r->closed());
+
+    // SSE: an error event, then the stream ends.
+    sse_client sse(host, port, "/sse?topic=public.orders&token=" + token({{"sub", "cy"}, {"topics", {"public.*"}}, {"exp", soon(2)}}));
+    ASSERT_EQ(sse.status(), 200);
+    bool got_error = false, ended = false;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto e = sse.read(10s);
+        if (!e) {
+            ended = true;
+            break;
+        }
+        if (e->event == "error") got_error = json::parse(e->data)["code"] == "unauthorized";
+    }
+    EXPECT_TRUE(got_error);
+    EXPECT_TRUE(ended);
 }
 
 }  // namespace

@@ -58,6 +58,28 @@ http_result http_post(const std::string& host, uint16_t port, const std::string&
     return request(http::verb::post, host, port, target, body, headers, deadline);
 }
 
+http_result http_raw(const std::string& host, uint16_t port, const std::string& bytes,
+                     std::chrono::milliseconds deadline) {
+    http_result out;
+    try {
+        boost::asio::io_context ioc;
+        beast::tcp_stream stream(ioc);
+        stream.expires_after(deadline);
+        tcp::resolver resolver(ioc);
+        stream.connect(resolver.resolve(host, std::to_string(port)));
+        boost::asio::write(stream, boost::asio::buffer(bytes));
+        beast::flat_buffer buffer;
+        http::response<http::string_body> res;
+        http::read(stream, buffer, res);
+        out.status = int(res.result_int());
+        for (auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
+        out.body = res.body();
+    } catch (const std::exception&) {
+        out.status = 0;
+    }
+    return out;
+}
+
 sse_client::sse_client(const std::string& host, uint16_t port, const std::string& target,
                        const std::map<std::string, std::string>& headers)
     : socket_(ioc_) {

@@ -24,6 +24,11 @@ http_result http_post(const std::string& host, uint16_t port, const std::string&
                       const std::map<std::string, std::string>& headers = {},
                       std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
+// Sends `bytes` as they are (malformed requests, raw header bytes) and parses the answer;
+// status 0 when the server closed without one.
+http_result http_raw(const std::string& host, uint16_t port, const std::string& bytes,
+                     std::chrono::milliseconds deadline = std::chrono::seconds(10));
+
 struct sse_event {
     std::string event = "message";
     std::string id;

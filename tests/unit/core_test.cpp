@@ -5,6 +5,7 @@
 
 #include "core/filter.h"
 #include "core/jwt.h"
+#include "core/utf8.h"
 #include "core/key.h"
 #include "core/patch.h"
 #include "core/pg_snapshot.h"
@@ -307,6 +308,38 @@ TEST(core_jwt, bad_tokens_say_why) {
         }
     }
     EXPECT_THROW(verify_jwt(good, "", 1000), auth_error);  // no secret configured: tokens refused
+}
+
+// Issue 10.7: base64url was decoded leniently, so one signature had many spellings: trailing
+// "=garbage", or the last character's unused bits flipped.
+TEST(core_jwt, base64url_is_strict_and_exp_is_kept) {
+    std::string good = sign_jwt(json{{"sub", "ann"}, {"exp", 2000}}, "k");
+    access a = verify_jwt(good, "k", 1000);
+    ASSERT_TRUE(a.expires.has_value());
+    EXPECT_EQ(*a.expires, 2000);
+    EXPECT_THROW(verify_jwt(good, "k", 2000), auth_error);  // exp is exclusive, compared as integers
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string flipped = good;
+    char& last = flipped.back();  // a 32-byte signature is 43 characters: the last one has 2 unused bits
+    last = alphabet[alphabet.find(last) ^ 1];
+    for (const std::string& t : {good + "=", good + "=garbage", flipped}) {
+        try {
+            verify_jwt(t, "k", 1000);
+            ADD_FAILURE() << t << " was accepted";
+        } catch (const auth_error& e) {
+            EXPECT_NE(std::string(e.what()).find("not base64url"), std::string::npos) << t << ": " << e.what();
+        }
+    }
+    EXPECT_TRUE(verify_jwt(sign_jwt(json{{"metrics", true}}, "k"), "k", 1000).metrics);
+}
+
+TEST(core_utf8, strict_validation) {
+    EXPECT_TRUE(valid_utf8(""));
+    EXPECT_TRUE(valid_utf8("plain ascii"));
+    EXPECT_TRUE(valid_utf8("\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf"));  // é € 😀 U+10FFFF
+    for (const char* bad : {"\xff", "\xc3", "\xc3\x28", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                            "\xf8\x88\x80\x80\x80", "\x80", "a\xe2\x82"})
+        EXPECT_FALSE(valid_utf8(bad)) << bad;
 }
 
 TEST(core_jwt, topic_patterns) {
