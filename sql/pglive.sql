@@ -229,14 +229,33 @@ declare
     c text;
     k text[] := key;
     hidden text;
+    schema_name name;
+    prev pglive.tables;
+    taken regclass;
+    widened text[];
 begin
-    select format('%s.%s', n.nspname, r.relname), r.relkind into topic_name, kind
+    -- Topics are unambiguous: a name that needs quoting appears quoted, as quote_ident writes
+    -- it, so schema "public.x" table t is "public.x".t, never public.x.t beside public."x.t".
+    select format('%s.%s', quote_ident(n.nspname), quote_ident(r.relname)), r.relkind, n.nspname
+      into topic_name, kind, schema_name
     from pg_class r join pg_namespace n on n.oid = r.relnamespace where r.oid = tbl;
     if kind not in ('r', 'p') then
         raise exception 'attach %: not a table', tbl using errcode = 'wrong_object_type';
     end if;
+    if schema_name = 'pglive' then
+        raise exception 'attach %: pglive''s own tables cannot be attached', tbl using errcode = 'invalid_parameter_value';
+    end if;
     if columns is not null and exclude is not null then
         raise exception 'attach %: give --columns or --exclude, not both', tbl using errcode = 'invalid_parameter_value';
+    end if;
+    -- Re-attaching keeps what is not given again: nothing hidden becomes visible by omission.
+    select * into prev from pglive.tables t where t.relid = tbl;
+    if found then
+        if columns is null and exclude is null then
+            columns := prev.columns;
+            exclude := prev.exclude;
+        end if;
+        if k is null then k := prev.key; end if;
     end if;
     select array_agg(a.attname::text order by a.attnum) into all_cols
     from pg_attribute a where a.attrelid = tbl and a.attnum > 0 and not a.attisdropped;
@@ -267,6 +286,21 @@ begin
 
     -- Forget tables dropped while attached (their triggers went with them).
     delete from pglive.tables t where not exists (select 1 from pg_class r where r.oid = t.relid);
+    select t.relid::regclass into taken from pglive.tables t where t.topic = topic_name and t.relid <> tbl;
+    if taken is not null then
+        raise exception 'attach %: topic % is already the topic of table %', tbl, topic_name, taken
+            using errcode = 'unique_violation';
+    end if;
+    if prev.relid is not null then  -- a change that widens what is visible says so
+        select array_agg(h order by h) into widened
+        from unnest(pglive.hidden_columns(tbl)) h
+        where not (h = any (coalesce(
+            (select array_agg(a.attname::text) from pg_attribute a
+             where a.attrelid = tbl and a.attnum > 0 and not a.attisdropped
+               and case when columns is not null then not (a.attname::text = any (columns))
+                        when exclude is not null then a.attname::text = any (exclude)
+                        else false end), '{}')));
+    end if;
     insert into pglive.tables (relid, topic, key, columns, exclude)
     values (tbl, topic_name, k, columns, exclude)
     on conflict (relid) do update set topic = excluded.topic, key = excluded.key,
@@ -290,6 +324,10 @@ begin
     insert into pglive.outbox (topic, op, new_rows)
     values (topic_name, 'C', jsonb_build_object('action', 'attach', 'topic', topic_name));
     perform pglive.wake();
+    if widened is not null then
+        raise warning 'attach %: column(s) % were hidden and are now streamed to subscribers',
+            tbl, array_to_string(widened, ', ');
+    end if;
     return topic_name;
 end
 $$;

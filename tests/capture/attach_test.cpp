@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "capture_fixture.h"
+#include "core/jwt.h"
 
 namespace pglive::test {
 namespace {
@@ -166,6 +167,37 @@ TEST(capture, attach_errors_say_what_is_wrong) {
     } catch (const admin_error& e) {
         EXPECT_NE(std::string(e.what()).find("not attached"), std::string::npos) << e.what();
     }
+}
+
+// Issue 10.3: re-attaching without repeating --exclude silently streamed the hidden column.
+TEST(capture, reattaching_keeps_the_settings_not_given_again) {
+    auto admin = connect();
+    exec(*admin, "create table reattached (id int primary key, name text, secret text)");
+    attach(*admin, "reattached", {}, {}, {"secret"});
+    auto info = attach(*admin, "reattached");  // e.g. a deploy script that runs attach again
+    EXPECT_EQ(info.columns, (std::vector<std::string>{"id", "name"}));
+    exec(*admin, "insert into reattached values (1, 'a', 'hunter2')");
+    EXPECT_EQ(outbox_rows_with_column(*admin, "public.reattached", "secret"), 0);
+    EXPECT_EQ(outbox_rows_with_column(*admin, "public.reattached", "name"), 1);
+    // Asked for explicitly, the column becomes visible (attach says so on stderr: a WARNING).
+    info = attach(*admin, "reattached", {}, {"id", "name", "secret"});
+    EXPECT_EQ(info.columns, (std::vector<std::string>{"id", "name", "secret"}));
+}
+
+// Issue 10.7: schema "public.x" table t became topic public.x.t (readable with a public.*
+// token) and public."x.t" beside it failed with a raw duplicate-key message; pglive's own
+// tables could be attached.
+TEST(capture, topics_quote_names_that_need_it_and_pglive_tables_are_refused) {
+    auto admin = connect();
+    exec(*admin, "create schema \"public.x\"; create table \"public.x\".t (id int primary key); "
+                 "create table public.\"x.t\" (id int primary key); create table public.\"Mixed\" (id int primary key)");
+    EXPECT_EQ(attach(*admin, "\"public.x\".t").topic, "\"public.x\".t");
+    EXPECT_EQ(attach(*admin, "public.\"x.t\"").topic, "public.\"x.t\"");
+    EXPECT_EQ(attach(*admin, "public.\"Mixed\"").topic, "public.\"Mixed\"");
+    EXPECT_FALSE(topic_matches("public.*", "\"public.x\".t"));
+    std::string e = attach_error(*admin, "pglive.outbox");
+    EXPECT_NE(e.find("pglive's own tables"), std::string::npos) << e;
+    EXPECT_EQ(e.find("duplicate key"), std::string::npos) << e;
 }
 
 TEST(capture, attach_without_the_rights_names_what_is_missing) {
