@@ -7,6 +7,7 @@
 
 #include "capture/outbox.h"
 #include "capture/schema_sql.h"
+#include "core/log.h"
 
 namespace pglive {
 
@@ -96,6 +97,19 @@ topic_info attach(pqxx::connection_base& conn, const std::string& table, const s
                   const std::vector<std::string>& columns, const std::vector<std::string>& exclude) {
     if (!schema_installed(conn)) install_schema(conn);
     const std::string doing = "attach " + table;
+    // attach's WARNINGs (a column that becomes visible) reach whoever ran it: stderr.
+    struct warnings : pqxx::errorhandler {
+        using pqxx::errorhandler::errorhandler;
+        bool operator()(const char msg[]) noexcept override {
+            std::string m = msg;
+            if (m.rfind("WARNING:", 0) == 0) {
+                m = m.substr(m.find_first_not_of(' ', 8));
+                while (!m.empty() && m.back() == '\n') m.pop_back();
+                log_warn(m);
+            }
+            return true;
+        }
+    } forward(conn);
     std::string topic = translated(doing, [&] {
         pqxx::work w(conn);
         require_table(w, table, doing);
