@@ -54,6 +54,13 @@ setter integer(int64_t config::*field, int64_t min, int64_t max) {
 setter text(std::string config::*field) {
     return [=](config& c, const std::string& v, const std::string&) { c.*field = v; };
 }
+setter boolean(bool config::*field) {
+    return [=](config& c, const std::string& v, const std::string& where) {
+        if (v == "true" || v == "on" || v == "1") c.*field = true;
+        else if (v == "false" || v == "off" || v == "0") c.*field = false;
+        else throw config_error(where + ": '" + v + "' is not true or false");
+    };
+}
 setter list(std::vector<std::string> config::*field) {
     return [=](config& c, const std::string& v, const std::string&) { c.*field = split_list(v); };
 }
@@ -104,6 +111,10 @@ const std::vector<entry>& table() {
         {{"dashboard_dir", "", "directory of the dashboard's files (default: the one pglive was built with)"},
          text(&config::dashboard_dir)},
         {{"log_level", "info", "debug, info, warn or error"}, text(&config::log_level)},
+        {{"metrics_listen", "", "HOST:PORT of a second listener that serves /metrics (and /healthz) to anyone; on the main port /metrics needs a token with the metrics or admin right"},
+         text(&config::metrics_listen)},
+        {{"metrics_public", "false", "true: /metrics on the main port needs no token (pglive demo sets it)"},
+         boolean(&config::metrics_public)},
     };
     return t;
 }
@@ -178,13 +189,17 @@ uint16_t config::listen_port() const {
 void validate_config(const config& c) {
     if (c.wakeup != "notify" && c.wakeup != "poll")
         throw config_error("wakeup '" + c.wakeup + "': expected notify or poll");
-    auto colon = c.listen.rfind(':');
-    bool ok = colon != std::string::npos && colon > 0 && colon + 1 < c.listen.size();
-    if (ok) {
-        std::string p = c.listen.substr(colon + 1);
-        ok = p.find_first_not_of("0123456789") == std::string::npos && p.size() <= 5 && std::stoi(p) <= 65535;
-    }
-    if (!ok) throw config_error("listen '" + c.listen + "': expected HOST:PORT, e.g. 127.0.0.1:8080");
+    auto host_port = [](const std::string& key, const std::string& v, const char* example) {
+        auto colon = v.rfind(':');
+        bool ok = colon != std::string::npos && colon > 0 && colon + 1 < v.size();
+        if (ok) {
+            std::string p = v.substr(colon + 1);
+            ok = p.find_first_not_of("0123456789") == std::string::npos && p.size() <= 5 && std::stoi(p) <= 65535;
+        }
+        if (!ok) throw config_error(key + " '" + v + "': expected HOST:PORT, e.g. " + example);
+    };
+    host_port("listen", c.listen, "127.0.0.1:8080");
+    if (!c.metrics_listen.empty()) host_port("metrics_listen", c.metrics_listen, "127.0.0.1:9090");
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
         throw config_error("log_level '" + c.log_level + "': expected debug, info, warn or error");
 }

@@ -39,6 +39,8 @@ struct config {
     int64_t prune_interval_s = 60;
     std::string dashboard_dir;             // "" = the dashboard built in (source tree)
     std::string log_level = "info";
+    std::string metrics_listen;            // "" = none: /metrics only on the main port, with a token
+    bool metrics_public = false;           // /metrics on the main port without a token
 
     std::string config_file;  // where the file layer came from ("" = none)
 

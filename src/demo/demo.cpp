@@ -139,6 +139,7 @@ void demo::run() {
     c.listen = m.opt.listen;
     c.anonymous_topics = {"*"};  // the demo lets anyone read; `serve` reads nothing anonymously by default
     c.token_secret = random_secret();
+    c.metrics_public = true;  // the demo's /metrics is open to look at
     validate_config(c);
     m.server = std::make_unique<app>(c);
     {

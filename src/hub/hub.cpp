@@ -655,8 +655,11 @@ struct hub::impl {
                 if (s.sh->subs.empty()) t->second.shapes.erase(s.sh->id);
             }
             if (t->second.subs.empty()) t->second.idle_since = now();
-            auto& n = stats().subscriptions_by_topic[s.topic];
-            if (n > 0) --n;
+            if (auto n = stats().subscriptions_by_topic.find(s.topic); n != stats().subscriptions_by_topic.end() && n->second > 0)
+                --n->second;
+            // A channel holds nothing but its subscribers: its last one leaving frees it, so
+            // names that come and go never accumulate.
+            if (t->second.subs.empty() && is_channel(s.topic) && !attached.count(s.topic)) topics.erase(t);
         }
         s.sh = nullptr;
     }
@@ -684,7 +687,7 @@ struct hub::impl {
             s->sh->subs.insert(s.get());
         }
         t->subs.insert(s.get());
-        ++stats().subscriptions_by_topic[req.topic];
+        if (attached.count(req.topic)) ++stats().subscriptions_by_topic[req.topic];  // series for attached topics only
         return s;
     }
 
@@ -759,10 +762,14 @@ void hub::set_topics(std::vector<topic_info> list) {
         }
     }
     m.attached = std::move(next);
+    for (auto* series : {&stats_.changes_by_topic, &stats_.patches_by_topic, &stats_.subscriptions_by_topic})
+        for (auto it = series->begin(); it != series->end();)
+            it = m.attached.count(it->first) ? std::next(it) : series->erase(it);
     std::vector<std::string> dead;
     for (auto& [name, t] : m.topics)
         if (!is_channel(name) && !m.attached.count(name) && t.subs.empty()) dead.push_back(name);
     for (auto& name : dead) m.topics.erase(name);
+    stats_.topics_held = m.topics.size();
 }
 
 void hub::start_at(int64_t position) {
@@ -805,7 +812,7 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
                 continue;
             }
             touched.insert(ch.topic);
-            ++stats_.changes_by_topic[ch.topic];
+            if (m.attached.count(ch.topic)) ++stats_.changes_by_topic[ch.topic];
         }
         for (auto& name : touched) {
             auto it = m.topics.find(name);
@@ -1096,6 +1103,7 @@ void hub::tick() {
         t.history.clear();
         t.shapes.clear();
     }
+    stats_.topics_held = m.topics.size();
 }
 
 }  // namespace pglive

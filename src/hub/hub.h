@@ -47,6 +47,7 @@ struct hub_stats {
     std::map<std::string, uint64_t> patches_by_topic;
     std::map<std::string, uint64_t> subscriptions_by_topic;
     size_t connections = 0;
+    size_t topics_held = 0;        // topic and channel states in memory (updated by tick() and set_topics)
 };
 
 // The result of reading the outbox for one topic: transactions after `after`, in order.

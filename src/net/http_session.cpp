@@ -42,8 +42,8 @@ std::optional<int64_t> whole_number(const std::string& s) {
 
 }  // namespace
 
-http_session::http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx)
-    : stream_(std::move(socket)), ctx_(std::move(ctx)) {}
+http_session::http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx, bool metrics_only)
+    : stream_(std::move(socket)), ctx_(std::move(ctx)), metrics_only_(metrics_only) {}
 
 void http_session::run() {
     boost::asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
@@ -127,20 +127,15 @@ void http_session::route() {
         json body = up ? json{{"status", "ok"}} : json{{"status", "unavailable"}, {"reason", why}};
         return send(json_response(req_, up ? http::status::ok : http::status::service_unavailable, body.dump()));
     }
-    if (path == "/metrics") {
-        std::string text = net_metrics_text(*ctx_);
-        if (ctx_->cb.metrics) text += ctx_->cb.metrics();
-        http_response res{http::status::ok, req_.version()};
-        res.set(http::field::content_type, "text/plain; version=0.0.4");
-        res.keep_alive(req_.keep_alive());
-        res.body() = std::move(text);
-        res.prepare_payload();
-        return send(std::move(res));
+    if (metrics_only_) {
+        if (path == "/metrics" && get) return serve_metrics();
+        return send(error_response(req_, http::status::not_found, "not_found",
+                                   "this is the metrics listener: only /metrics and /healthz"));
     }
 
     // The dashboard's files are public: a bad ?token= in the page's URL must not keep the
     // page from loading to say so.
-    bool api = path == "/ws" || path == "/sse" || path == "/poll" || path.rfind("/api/", 0) == 0;
+    bool api = path == "/ws" || path == "/sse" || path == "/poll" || path == "/metrics" || path.rfind("/api/", 0) == 0;
     if (get && !api) return serve_file(path == "/" ? "/index.html" : path);
 
     access who;
@@ -150,6 +145,13 @@ void http_session::route() {
         return send(error_response(req_, http::status::unauthorized, error_code::unauthorized, e.what()));
     }
 
+    if (path == "/metrics") {  // topic names and counts are not for everyone
+        if (!ctx_->opt.metrics_public && !who.metrics && !who.admin)
+            return send(error_response(req_, who.authenticated ? http::status::forbidden : http::status::unauthorized,
+                                       who.authenticated ? error_code::forbidden : error_code::unauthorized,
+                                       "/metrics needs a token with the metrics or admin right (or metrics_listen)"));
+        return serve_metrics();
+    }
     if (path == "/ws") {
         if (!beast::websocket::is_upgrade(req_))
             return send(error_response(req_, http::status::bad_request, error_code::bad_request,
@@ -223,6 +225,17 @@ void http_session::route() {
     }
     if (path.rfind("/api/admin/", 0) == 0) return serve_admin(path.substr(11), who);
     send(error_response(req_, http::status::not_found, "not_found", "no such endpoint: " + path));
+}
+
+void http_session::serve_metrics() {
+    std::string text = net_metrics_text(*ctx_);
+    if (ctx_->cb.metrics) text += ctx_->cb.metrics();
+    http_response res{http::status::ok, req_.version()};
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.keep_alive(req_.keep_alive());
+    res.body() = std::move(text);
+    res.prepare_payload();
+    send(std::move(res));
 }
 
 void http_session::serve_file(const std::string& path) {

@@ -13,7 +13,8 @@ namespace pglive {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx);
+    // metrics_only: a connection to the metrics listener (GET /metrics and /healthz, no token).
+    http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx, bool metrics_only = false);
     void run();
 
 private:
@@ -27,6 +28,7 @@ private:
     void serve_poll(const target& t, const access& who);
     void serve_publish(const access& who);
     void serve_admin(const std::string& what, const access& who);
+    void serve_metrics();
 
     conn_stream stream_;
     boost::beast::flat_buffer buffer_;
@@ -34,6 +36,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     http_request req_;
     std::unique_ptr<boost::asio::steady_timer> poll_timer_;
+    bool metrics_only_ = false;
 };
 
 }  // namespace pglive

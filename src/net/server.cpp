@@ -13,7 +13,8 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 server::server(asio::io_context& io, hub_runner& runner, net_options opt, net_callbacks cb)
-    : io_(io), ctx_(std::make_shared<net_context>()), acceptor_(asio::make_strand(io)) {
+    : io_(io), ctx_(std::make_shared<net_context>()), acceptor_(asio::make_strand(io)),
+      metrics_acceptor_(acceptor_.get_executor()) {  // one strand: next_shard_ is shared
     ctx_->opt = std::move(opt);
     ctx_->cb = std::move(cb);
     ctx_->runner = &runner;
@@ -22,7 +23,6 @@ server::server(asio::io_context& io, hub_runner& runner, net_options opt, net_ca
 
 server::~server() = default;
 
-std::string server::metrics_text() const { return net_metrics_text(*ctx_); }
 
 std::string net_metrics_text(net_context& ctx) {
     namespace prom = prometheus;
@@ -46,46 +46,59 @@ std::string net_metrics_text(net_context& ctx) {
     return text;
 }
 
-void server::start() {
+namespace {
+
+// Opens, binds and listens; returns the port. Throws std::runtime_error naming the address.
+uint16_t listen_on(asio::io_context& io, tcp::acceptor& acceptor, const std::string& host, uint16_t port) {
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(ctx_->opt.host, ec);
-    std::string where = ctx_->opt.host + ":" + std::to_string(ctx_->opt.port);
+    auto address = asio::ip::make_address(host, ec);
+    std::string where = host + ":" + std::to_string(port);
     if (ec) {
         // A host name: resolve it once.
-        tcp::resolver resolver(io_);
-        auto results = resolver.resolve(ctx_->opt.host, std::to_string(ctx_->opt.port), ec);
+        tcp::resolver resolver(io);
+        auto results = resolver.resolve(host, std::to_string(port), ec);
         if (ec || results.empty()) throw std::runtime_error("cannot resolve listen address " + where + ": " + ec.message());
         address = results.begin()->endpoint().address();
     }
-    tcp::endpoint ep(address, ctx_->opt.port);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    tcp::endpoint ep(address, port);
+    acceptor.open(ep.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-    port_ = acceptor_.local_endpoint().port();
-    do_accept();
+    return acceptor.local_endpoint().port();
+}
+
+}  // namespace
+
+void server::start() {
+    port_ = listen_on(io_, acceptor_, ctx_->opt.host, ctx_->opt.port);
+    if (ctx_->opt.metrics_port >= 0) {
+        metrics_port_ = listen_on(io_, metrics_acceptor_, ctx_->opt.metrics_host, uint16_t(ctx_->opt.metrics_port));
+        do_accept(metrics_acceptor_, true);
+    }
+    do_accept(acceptor_, false);
 }
 
 void server::stop() {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    metrics_acceptor_.close(ignored);
 }
 
-void server::do_accept() {
+void server::do_accept(tcp::acceptor& acceptor, bool metrics_only) {
     auto& on = *ctx_->shards[next_shard_++ % ctx_->shards.size()];
-    acceptor_.async_accept(on.executor(), [this](boost::system::error_code ec, conn_socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    acceptor.async_accept(on.executor(), [this, &acceptor, metrics_only](boost::system::error_code ec, conn_socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
         if (ec) {
             // Out of file descriptors and the like: say so, keep accepting.
             log_warn("accept failed: " + ec.message());
         } else {
             socket.set_option(tcp::no_delay(true), ec);
-            std::make_shared<http_session>(std::move(socket), ctx_)->run();
+            std::make_shared<http_session>(std::move(socket), ctx_, metrics_only)->run();
         }
-        do_accept();
+        do_accept(acceptor, metrics_only);
     });
 }
-
 
 }  // namespace pglive

@@ -36,6 +36,11 @@ struct net_options {
     int http_timeout_s = 30;
     int poll_max_timeout_s = 60;
     std::string dashboard_dir;
+    // GET /metrics: on this port with a token holding the metrics or admin right, or by anyone
+    // when metrics_public; and by anyone on metrics_host:metrics_port (-1: no such listener).
+    bool metrics_public = false;
+    std::string metrics_host = "127.0.0.1";
+    int metrics_port = -1;
 };
 
 // What the network asks of the rest of pglive. Called on network threads; `done` may be
@@ -59,9 +64,18 @@ struct net_stats {
     std::atomic<uint64_t> queue_overflows{0}, frames_dropped{0};
     std::mutex mutex_;
     std::map<std::string, uint64_t> closes;  // guarded by mutex_: reason → count
+    // Label values come from a fixed set: a reason outside it (an error's own text) counts as
+    // "error", so neither a client nor the kernel can grow the series.
     void closed(const std::string& reason) {
+        static const char* const known[] = {"closed by client", "message over max_message_bytes (1009)",
+                                            "no answer to pings (pong_timeout_s)", "server stopping", "token expired",
+                                            "sse closed by client", "sse write timed out (ping_interval_s + pong_timeout_s)",
+                                            "sse token expired"};
+        std::string label = "error";
+        for (const char* k : known)
+            if (reason == k) label = k;
         std::lock_guard<std::mutex> g(mutex_);
-        ++closes[reason];
+        ++closes[label];
     }
 };
 
@@ -93,14 +107,15 @@ public:
     void start();  // binds and listens; throws std::runtime_error naming the address
     void stop();
     uint16_t port() const { return port_; }
-    // Net's own counters in Prometheus text (GET /metrics appends callbacks.metrics()).
-    std::string metrics_text() const;
+    uint16_t metrics_port() const { return metrics_port_; }  // 0 when there is no metrics listener
 
 private:
-    void do_accept();
+    void do_accept(boost::asio::ip::tcp::acceptor& on, bool metrics_only);
     boost::asio::io_context& io_;
     std::shared_ptr<net_context> ctx_;
     boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::ip::tcp::acceptor metrics_acceptor_;
+    uint16_t metrics_port_ = 0;
     size_t next_shard_ = 0;  // acceptor's strand only
     uint16_t port_ = 0;
 };

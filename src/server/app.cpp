@@ -311,6 +311,13 @@ void app::start() {
     no.http_timeout_s = int(m.cfg.http_timeout_s);
     no.poll_max_timeout_s = int(m.cfg.poll_max_timeout_s);
     no.dashboard_dir = m.cfg.dashboard_dir.empty() ? std::string(PGLIVE_DASHBOARD_DIR) : m.cfg.dashboard_dir;
+    no.metrics_public = m.cfg.metrics_public;
+    if (!m.cfg.metrics_listen.empty()) {  // validated HOST:PORT
+        auto colon = m.cfg.metrics_listen.rfind(':');
+        no.metrics_host = m.cfg.metrics_listen.substr(0, colon);
+        if (no.metrics_host.size() >= 2 && no.metrics_host.front() == '[') no.metrics_host = no.metrics_host.substr(1, no.metrics_host.size() - 2);
+        no.metrics_port = std::stoi(m.cfg.metrics_listen.substr(colon + 1));
+    }
     net_callbacks nc;
     nc.publish_topic = [&m](const std::string& topic, const json& data, std::function<void(std::string)> done) {
         m.admin->publish(topic, data, std::move(done));
@@ -357,6 +364,8 @@ void app::start() {
     } catch (const std::exception& e) {
         throw startup_error(e.what());
     }
+    if (m.net->metrics_port())
+        log_info("metrics on http://" + no.metrics_host + ":" + std::to_string(m.net->metrics_port()) + "/metrics");
     m.tick_timer = std::make_unique<asio::steady_timer>(m.io);
     m.prune_timer = std::make_unique<asio::steady_timer>(m.io);
     m.schedule_tick();

@@ -191,7 +191,9 @@ struct net_fixture : ::testing::Test {
         return snap ? *snap : json();
     }
 
-    std::string metrics() { return http_get(host, port, "/metrics").body; }
+    std::string metrics() {
+        return http_get(host, port, "/metrics", {{"Authorization", "Bearer " + token({{"sub", "ops"}, {"metrics", true}})}}).body;
+    }
 };
 
 double metric(const std::string& text, const std::string& name) {
@@ -773,6 +775,39 @@ TEST_F(net_fixture, a_token_expiring_on_an_open_connection_closes_it_and_auth_re
     }
     EXPECT_TRUE(got_error);
     EXPECT_TRUE(ended);
+}
+
+// Issue 10.4: /metrics answered anyone, with every topic name and raw error texts as labels.
+TEST_F(net_fixture, metrics_need_the_metrics_right_or_their_own_listener) {
+    auto o = default_options();
+    o.metrics_port = 0;  // a second listener on any free port
+    start(o, false);
+    EXPECT_EQ(http_get(host, port, "/metrics").status, 401);
+    auto reader = token({{"sub", "ann"}, {"topics", {"public.*"}}});
+    EXPECT_EQ(http_get(host, port, "/metrics", {{"Authorization", "Bearer " + reader}}).status, 403);
+    for (auto claims : {json{{"sub", "ops"}, {"metrics", true}}, json{{"sub", "root"}, {"admin", true}}}) {
+        auto r = http_get(host, port, "/metrics", {{"Authorization", "Bearer " + token(claims)}});
+        EXPECT_EQ(r.status, 200) << claims.dump();
+        EXPECT_NE(r.body.find("pglive_http_requests_total"), std::string::npos);
+    }
+    ASSERT_NE(srv->metrics_port(), 0);
+    auto open = http_get(host, srv->metrics_port(), "/metrics");
+    EXPECT_EQ(open.status, 200);
+    EXPECT_NE(open.body.find("pglive_test_stage 1"), std::string::npos);
+    EXPECT_EQ(http_get(host, srv->metrics_port(), "/api/topics").status, 404);  // nothing else there
+    // Disconnect reasons are a fixed set: an error's text never becomes a label value.
+    for (int i = 0; i < 3; ++i) {
+        auto c = ws();
+        c->close();
+    }
+    auto text = open.body + http_get(host, srv->metrics_port(), "/metrics").body;
+    for (size_t at = text.find("pglive_disconnects_total{"); at != std::string::npos;
+         at = text.find("pglive_disconnects_total{", at + 1)) {
+        auto line = text.substr(at, text.find('\n', at) - at);
+        EXPECT_TRUE(line.find("reason=\"closed by client\"") != std::string::npos ||
+                    line.find("reason=\"error\"") != std::string::npos || line.find("reason=\"server stopping\"") != std::string::npos)
+            << line;
+    }
 }
 
 }  // namespace

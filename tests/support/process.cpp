@@ -115,7 +115,8 @@ std::string process::output() const {
 
 serve_process start_serve(const std::string& db, std::vector<std::string> extra_args,
                           std::chrono::milliseconds deadline) {
-    std::vector<std::string> argv = {PGLIVE_BINARY, "serve", "--db", db, "--listen", "127.0.0.1:0"};
+    // The suites read /metrics freely; its access rules have tests of their own.
+    std::vector<std::string> argv = {PGLIVE_BINARY, "serve", "--db", db, "--listen", "127.0.0.1:0", "--metrics-public", "true"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     serve_process s;
     s.proc = std::make_unique<process>(argv);

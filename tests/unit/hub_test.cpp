@@ -440,5 +440,27 @@ TEST_F(hub_fixture, idle_topics_are_unloaded) {
     EXPECT_EQ(loads.size(), 2u);
 }
 
+// Issue 10.4: channel state was never freed (3,000 names, 3,000 series, forever), and metrics
+// carried a series for every name ever published or subscribed.
+TEST_F(hub_fixture, channel_state_is_freed_and_series_exist_only_for_attached_topics) {
+    auto c = connect(1);
+    for (int i = 0; i < 300; ++i) {
+        subscribe_request r;
+        r.topic = "chan" + std::to_string(i);
+        r.sub = "s";
+        h->subscribe(1, r);  // each replaces the last: one channel held at a time
+        h->on_transactions({tx(i + 1, 100 + uint64_t(i), {change{r.topic, op_kind::message, json(), json{{"n", i}}}})});
+    }
+    EXPECT_EQ(c->of_type("message").size(), 300u);
+    h->tick();
+    EXPECT_LE(h->stats().topics_held, 2u);
+    EXPECT_TRUE(h->stats().changes_by_topic.empty());
+    EXPECT_TRUE(h->stats().subscriptions_by_topic.empty());
+    h->subscribe(1, sub("all"));
+    EXPECT_EQ(h->stats().subscriptions_by_topic.at("public.orders"), 1u);
+    h->set_topics({});  // detached: its series go
+    EXPECT_TRUE(h->stats().subscriptions_by_topic.empty());
+}
+
 }  // namespace
 }  // namespace pglive
