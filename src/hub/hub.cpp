@@ -167,6 +167,7 @@ struct hub::impl {
 
     struct subscription {
         conn_id conn = 0;
+        uint64_t tag = 0;           // unique: names its frames in the connection's queue
         std::string sub;
         std::string topic;
         shape* sh = nullptr;        // null for a channel (messages only)
@@ -224,6 +225,7 @@ struct hub::impl {
     std::unordered_multimap<std::string, conn_id> by_user;
     std::map<uint64_t, sub_ptr> polls;
     uint64_t next_poll = 1;
+    uint64_t next_tag = 1;
     int64_t position = 0;  // the last transaction received
 
     impl(hub& o, hooks h, hub_limits l) : owner(o), hk(std::move(h)), limits(l) {}
@@ -279,7 +281,7 @@ struct hub::impl {
         if (!c) return;
         std::string text = snapshot_message(s.sub, s.topic, t.position, rows);
         if (c->format() == wire_format::sse) text = sse_record("snapshot", t.position, text);
-        c->send(make_frame(std::move(text)), frame_kind::snapshot);
+        c->send(make_frame(std::move(text)), frame_kind::snapshot, s.tag);
         ++stats().snapshots_sent;
     }
 
@@ -296,7 +298,7 @@ struct hub::impl {
         if (!c) return;
         std::string text = patch_message(s.sub, s.topic, pos, ts, ops);
         if (c->format() == wire_format::sse) text = sse_record("patch", pos, text);
-        c->send(make_frame(std::move(text)), frame_kind::patch);
+        c->send(make_frame(std::move(text)), frame_kind::patch, s.tag);
         ++stats().patches_sent;
         ++stats().patches_by_topic[s.topic];
     }
@@ -514,7 +516,7 @@ struct hub::impl {
                     if (fmt == wire_format::sse) text = sse_record("patch", tx.position, text);
                     b = frames.insert(frames.end(), built{&s->sub, fmt, make_frame(std::move(text))});
                 }
-                c->send(b->f, frame_kind::patch);
+                c->send(b->f, frame_kind::patch, s->tag);
                 ++sent;
             }
         }
@@ -671,6 +673,7 @@ struct hub::impl {
         if (!t) throw protocol_error(error_code::unknown_topic, "no attached table " + req.topic, req.ref);
         auto s = std::make_shared<subscription>();
         s->conn = id;
+        s->tag = next_tag++;
         s->sub = req.sub.empty() ? req.topic : req.sub;
         s->topic = req.topic;
         s->since = req.since;
@@ -703,6 +706,7 @@ struct hub::impl {
     void remove_connection_sub(connection& c, const std::string& name) {
         auto it = c.subs.find(name);
         if (it == c.subs.end()) return;
+        c.c->supersede(it->second->tag);  // what it still has queued is of no use any more
         detach_subscription(*it->second);
         c.subs.erase(it);
     }

@@ -27,25 +27,36 @@
 
 namespace pglive {
 
+// One frame in a connection's inbox or send queue. In the inbox, a null frame is a marker:
+// tag 0 ends a resync, another tag supersedes that subscription's queued frames.
+struct queued_frame {
+    frame f;
+    frame_kind kind = frame_kind::reply;
+    uint64_t tag = 0;  // the subscription a snapshot or patch belongs to
+};
+
 template <class Derived>
 class outbound : public client, public drainable {
 public:
     outbound(std::shared_ptr<net_context> ctx, conn_id id) : ctx_(std::move(ctx)), id_(id) {}
 
     // From the hub's strand: into the inbox; the first item of a batch wakes our strand.
-    void send(frame f, frame_kind kind) override { to_inbox(std::move(f), kind); }
-    // Ordered with the frames: a null frame in the inbox marks the end of a resync.
-    void resynced() override { to_inbox(nullptr, frame_kind::reply); }
+    void send(frame f, frame_kind kind, uint64_t tag) override { to_inbox(std::move(f), kind, tag); }
+    // Ordered with the frames: null frames in the inbox are markers (queued_frame).
+    void resynced() override { to_inbox(nullptr, frame_kind::reply, 0); }
+    void supersede(uint64_t tag) override {
+        if (tag) to_inbox(nullptr, frame_kind::reply, tag);
+    }
 
 protected:
     Derived& self() { return static_cast<Derived&>(*this); }
 
-    void to_inbox(frame f, frame_kind kind) {
+    void to_inbox(frame f, frame_kind kind, uint64_t tag = 0) {
         bool first;
         {
             std::lock_guard<std::mutex> g(inbox_mu_);
             first = inbox_.empty();
-            inbox_.emplace_back(std::move(f), kind);
+            inbox_.push_back(queued_frame{std::move(f), kind, tag});
         }
         if (!first) return;
         if (shard_) shard_->schedule(self().shared_from_this());
@@ -58,9 +69,11 @@ protected:
             std::lock_guard<std::mutex> g(inbox_mu_);
             taken_.swap(inbox_);
         }
-        for (auto& [f, kind] : taken_) {
-            if (f) {
-                admit(std::move(f), kind);
+        for (auto& item : taken_) {
+            if (item.f) {
+                admit(std::move(item.f), item.kind, item.tag);
+            } else if (item.tag) {
+                drop_tagged(item.tag);
             } else {
                 resyncing_ = false;
                 resync_asked_ = false;
@@ -100,8 +113,9 @@ protected:
         if (!writing_ && !queue_.empty()) write_next();
     }
 
-    // The bound protects memory from a stalled reader; replies and snapshots always pass
-    // (a snapshot is what ends a resync), patches and messages past it start a resync.
+    // The bound protects memory from a stalled reader; snapshots always pass (a snapshot is
+    // what ends a resync; a replaced subscription's queued one is dropped, see drop_tagged),
+    // patches and messages past it start a resync, replies past twice it close the connection.
     //
     // A snapshot does not count against the patches behind it, and it widens their bound by its
     // own size until the connection has caught up: a client whose link is faster than the
@@ -110,7 +124,7 @@ protected:
     // the snapshot, a patch arriving during a snapshot larger than the bound resynced forever).
     // A slower client still overflows; what one connection holds stays below twice its largest
     // snapshot plus the bound.
-    void admit(frame f, frame_kind kind) {
+    void admit(frame f, frame_kind kind, uint64_t tag = 0) {
         if (closed_) return;
         bool droppable = kind == frame_kind::patch || kind == frame_kind::message;
         if (droppable) {
@@ -125,20 +139,27 @@ protected:
                 ++ctx_->stats.frames_dropped;
                 return;
             }
+        } else if (kind == frame_kind::reply &&
+                   queued_bytes_ - snapshot_bytes_ + f->size() > 2 * ctx_->opt.max_queue_bytes + allowance_) {
+            // Replies cannot be dropped; a client that keeps asking without reading them is
+            // cut off rather than held in memory without bound.
+            log_warn("conn " + std::to_string(id_) + ": replies unread past twice max_queue_bytes: closing");
+            self().fail(boost::asio::error::no_buffer_space, "send queue");
+            return;
         } else if (kind == frame_kind::snapshot) {
             snapshot_bytes_ += f->size();
             ++snapshot_frames_;
             allowance_ = std::max(allowance_, f->size());
         }
         queued_bytes_ += f->size();
-        queue_.emplace_back(std::move(f), kind);
+        queue_.push_back(queued_frame{std::move(f), kind, tag});
     }
 
     // Off the queue's front (written, or dropped on close).
-    void forget(const std::pair<frame, frame_kind>& item) {
-        queued_bytes_ -= item.first->size();
-        if (item.second == frame_kind::snapshot) {
-            snapshot_bytes_ -= item.first->size();
+    void forget(const queued_frame& item) {
+        queued_bytes_ -= item.f->size();
+        if (item.kind == frame_kind::snapshot) {
+            snapshot_bytes_ -= item.f->size();
             --snapshot_frames_;
         }
     }
@@ -147,14 +168,14 @@ protected:
         ++ctx_->stats.queue_overflows;
         resyncing_ = true;
         size_t dropped = 0;
-        std::deque<std::pair<frame, frame_kind>> keep;
+        std::deque<queued_frame> keep;
         for (size_t i = 0; i < queue_.size(); ++i) {
             auto& item = queue_[i];
             bool in_flight = i < in_flight_;
-            if (in_flight || item.second == frame_kind::reply || item.second == frame_kind::snapshot) {
+            if (in_flight || item.kind == frame_kind::reply || item.kind == frame_kind::snapshot) {
                 keep.push_back(std::move(item));
             } else {
-                queued_bytes_ -= item.first->size();
+                forget(item);
                 ++dropped;
             }
         }
@@ -165,6 +186,17 @@ protected:
                  std::to_string(ctx_->opt.max_queue_bytes) + "): dropped " + std::to_string(dropped) +
                  " pending patches; a fresh snapshot follows once it drains");
         maybe_ask_resync();
+    }
+
+    // A replaced or ended subscription: its frames not yet being written go.
+    void drop_tagged(uint64_t tag) {
+        std::deque<queued_frame> keep;
+        for (size_t i = 0; i < queue_.size(); ++i) {
+            auto& item = queue_[i];
+            if (i >= in_flight_ && item.tag == tag) forget(item);
+            else keep.push_back(std::move(item));
+        }
+        queue_ = std::move(keep);
     }
 
     // Hands the front of the queue to Derived::write_frames, which takes as many frames as its
@@ -215,9 +247,9 @@ protected:
     shard* shard_ = nullptr;  // set by Derived's constructor: the strand its stream runs on
     conn_id id_;
     std::mutex inbox_mu_;
-    std::vector<std::pair<frame, frame_kind>> inbox_;  // guarded by inbox_mu_
-    std::vector<std::pair<frame, frame_kind>> taken_;  // strand-only: the batch being admitted
-    std::deque<std::pair<frame, frame_kind>> queue_;
+    std::vector<queued_frame> inbox_;  // guarded by inbox_mu_
+    std::vector<queued_frame> taken_;  // strand-only: the batch being admitted
+    std::deque<queued_frame> queue_;
     size_t in_flight_ = 0;  // frames at the queue's front handed to the current write
     size_t queued_bytes_ = 0;
     size_t snapshot_bytes_ = 0;   // of queued_bytes_, in snapshot frames

@@ -27,7 +27,7 @@ public:
         gather_.clear();
         for (auto& item : q) {
             if (gather_.size() == 64) break;
-            gather_.push_back(boost::asio::buffer(*item.first));
+            gather_.push_back(boost::asio::buffer(*item.f));
         }
         stream_.expires_after(std::chrono::seconds(ctx_->opt.ping_interval_s + ctx_->opt.pong_timeout_s));
         boost::asio::async_write(stream_, gather_, std::forward<Handler>(h));

@@ -32,14 +32,14 @@ public:
         heads_.clear();
         for (auto& item : q) {
             if (n == 64 || bytes > 256 * 1024) break;
-            heads_.push_back(frame_head(item.first->size()));
-            bytes += item.first->size();
+            heads_.push_back(frame_head(item.f->size()));
+            bytes += item.f->size();
             ++n;
         }
         gather_.clear();
         for (size_t i = 0; i < n; ++i) {
             gather_.push_back(boost::asio::buffer(heads_[i].bytes, heads_[i].len));
-            gather_.push_back(boost::asio::buffer(*q[i].first));
+            gather_.push_back(boost::asio::buffer(*q[i].f));
         }
         boost::asio::async_write(ws_.next_layer(), gather_, std::forward<Handler>(h));
         return n;

@@ -10,7 +10,7 @@ struct recording_client : client {
     std::vector<std::pair<frame, frame_kind>> got;
     int resynced_count = 0;
     wire_format fmt = wire_format::json;
-    void send(frame f, frame_kind k) override { got.emplace_back(std::move(f), k); }
+    void send(frame f, frame_kind k, uint64_t) override { got.emplace_back(std::move(f), k); }
     void resynced() override { ++resynced_count; }
     wire_format format() const override { return fmt; }
     std::vector<json> messages() const {
