@@ -23,6 +23,11 @@ namespace pglive {
 // gets exactly one answer: a failed job answers with an error, never hangs. A lost connection
 // is reopened for the next job (not sooner than a backoff of 100 ms doubling to 5 s; jobs in
 // that window fail at once with the last connection error).
+//
+// A connection the server closed while it sat idle (a terminated backend, a restart) is noticed
+// before the next job is sent and reopened first, so that job runs normally. A connection lost
+// during a job is retried once on a new connection only for jobs that write nothing (loads,
+// history, topics, status): a write may have committed, so it answers with the error instead.
 class db_worker {
 public:
     db_worker(std::string conninfo, std::string role);  // application_name pglive-<role>
@@ -53,10 +58,12 @@ private:
     struct job {
         std::function<std::function<void()>(pqxx::connection_base&)> work;
         std::function<void(const std::string&)> fail;
+        bool read_only = false;  // safe to run again after a connection lost mid-job
     };
     void post(job j);
     void run();
     void run_one(job& j);
+    void ensure_connection();  // thread-only: reopens a missing, closed or server-closed connection
 
     std::string conninfo_;
     std::string role_;

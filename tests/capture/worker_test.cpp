@@ -126,6 +126,40 @@ TEST(db_worker, answers_every_job_and_reconnects_after_its_connection_is_killed)
     EXPECT_TRUE(listed) << s.dump();
 }
 
+// Issue 9 finding 8: after the server closed a worker's idle connection, the next job used to
+// fail ("Could not obtain client encoding", a 503 on publish) before the worker reconnected.
+TEST(db_worker, the_first_job_after_its_connection_was_terminated_succeeds) {
+    auto admin = connect();
+    db_worker worker(pg().conninfo(), "db-terminated");
+    auto publish = [&](const std::string& topic) {
+        std::promise<std::string> done;
+        worker.publish(topic, json{{"n", 1}}, [&](std::string e) { done.set_value(e); });
+        return wait_answer(done.get_future());
+    };
+    auto list = [&] {
+        std::promise<std::string> done;
+        worker.list_topics([&](std::vector<topic_info>, std::string e) { done.set_value(e); });
+        return wait_answer(done.get_future());
+    };
+    auto terminate = [&] {
+        pqxx::nontransaction n(*admin);
+        ASSERT_EQ(n.exec("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                         "where application_name = 'pglive-db-terminated'")[0][0].as<int>(), 1);
+        ASSERT_TRUE(eventually([&] {
+            return n.exec("select count(*) from pg_stat_activity where application_name = 'pglive-db-terminated'")[0][0]
+                       .as<int>() == 0;
+        })) << "the terminated backend did not exit";
+    };
+    ASSERT_EQ(publish("terminated.warmup"), "");
+    terminate();
+    EXPECT_EQ(publish("terminated.after"), "") << "a publish after the link was closed while idle";
+    terminate();
+    EXPECT_EQ(list(), "") << "a read after the link was closed while idle";
+    pqxx::nontransaction n(*admin);
+    EXPECT_EQ(n.exec("select count(*) from pglive.outbox where topic = 'terminated.after'")[0][0].as<int>(), 1)
+        << "published exactly once";
+}
+
 TEST(db_worker, history_reads_one_topic_and_says_when_retention_cut_it) {
     auto admin = connect();
     exec(*admin, "create table hist (id int primary key); create table hist_other (id int primary key)");
