@@ -283,11 +283,7 @@ void app::start() {
     lc.on_transactions = [&m](std::vector<transaction> txs) {
         m.runner->post([txs = std::move(txs)](hub& h) { h.on_transactions(txs); });
     };
-    lc.on_link = [&m](bool up, const std::string& why) {
-        m.set_link(up, why);
-        if (up) log_info("listener: database link up");
-        else log_warn("listener: database link down: " + why);
-    };
+    lc.on_link = [&m](bool up, const std::string& why) { m.set_link(up, why); };  // the listener logs it
     m.capture = std::make_unique<listener>(lo, lc);
     m.capture->start(start_position);
     {
