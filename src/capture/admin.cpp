@@ -179,14 +179,22 @@ void publish(pqxx::connection_base& conn, const std::string& topic, const json& 
     });
 }
 
-int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count) {
+int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count, int64_t node_timeout_s) {
     return translated("prune", [&] {
         pqxx::work w(conn);
         auto r = w.exec_params("select pglive.prune(case when $1::bigint > 0 then make_interval(secs => $1::bigint) end, "
-                               "case when $2::bigint > 0 then $2::bigint end)",
-                               age_seconds, max_count);
+                               "case when $2::bigint > 0 then $2::bigint end, "
+                               "case when $3::bigint > 0 then make_interval(secs => $3::bigint) end)",
+                               age_seconds, max_count, node_timeout_s);
         w.commit();
         return r[0][0].as<int64_t>();
+    });
+}
+
+void beat(pqxx::connection_base& conn, const std::string& node_id, int64_t delivered) {
+    translated("heartbeat", [&] {
+        pqxx::nontransaction n(conn);
+        n.exec_params("select pglive.beat($1, $2::bigint)", node_id, delivered);
     });
 }
 

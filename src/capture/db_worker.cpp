@@ -184,8 +184,21 @@ void db_worker::publish(std::string topic, json data, std::function<void(std::st
 }
 
 void db_worker::prune(int64_t age_seconds, int64_t max_count, std::function<void(int64_t, std::string)> cb) {
+    prune(age_seconds, max_count, 30, std::move(cb));
+}
+
+void db_worker::beat(std::string node_id, int64_t delivered, std::function<void(std::string)> cb) {
     post({[=](pqxx::connection_base& c) -> std::function<void()> {
-              int64_t n = pglive::prune(c, age_seconds, max_count);
+              pglive::beat(c, node_id, delivered);
+              return [cb] { cb(""); };
+          },
+          [cb](const std::string& err) { cb(err); }});
+}
+
+void db_worker::prune(int64_t age_seconds, int64_t max_count, int64_t node_timeout_s,
+                      std::function<void(int64_t, std::string)> cb) {
+    post({[=](pqxx::connection_base& c) -> std::function<void()> {
+              int64_t n = pglive::prune(c, age_seconds, max_count, node_timeout_s);
               return [cb, n] { cb(n, ""); };
           },
           [cb](const std::string& err) { cb(0, err); }});

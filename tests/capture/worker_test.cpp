@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "capture/db_worker.h"
+#include "capture/outbox.h"
 #include "capture_fixture.h"
 
 namespace pglive::test {
@@ -209,6 +210,60 @@ TEST(db_worker, history_reads_one_topic_and_says_when_retention_cut_it) {
     EXPECT_EQ(q.exec("select count(*) from pglive.outbox o where not exists "
                      "(select 1 from pglive.tx t where t.xid = o.xid)")[0][0].as<int>(), 0)
         << "pruned transactions' outbox rows are gone too";
+}
+
+// Issue 9 finding 4: retention chose by age or count only, and could delete a backlog no
+// listener had delivered yet. Now it never passes a live node's delivered position.
+TEST(retention, never_passes_what_a_live_node_has_not_delivered_and_a_dead_node_stops_holding) {
+    auto admin = connect();
+    exec(*admin, "create table kept (id int primary key)");
+    attach(*admin, "kept");
+    for (int i = 1; i <= 6; ++i) exec(*admin, "insert into kept values (" + std::to_string(i) + ")");
+    run_sequencer(*admin);
+    std::vector<int64_t> pos;
+    {
+        pqxx::nontransaction n(*admin);
+        for (const auto& r : n.exec("select t.position from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                                    "where o.topic = 'public.kept' and o.op = 'I' order by t.position"))
+            pos.push_back(r[0].as<int64_t>());
+    }
+    ASSERT_EQ(pos.size(), 6u);
+    auto kept = [&] {
+        pqxx::nontransaction n(*admin);
+        return n.exec("select count(*) from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                      "where o.topic = 'public.kept'")[0][0].as<int>();
+    };
+    auto pruned_upto = [&] {
+        pqxx::nontransaction n(*admin);
+        return n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
+    };
+    int before = kept();  // the 6 inserts and the attach control row
+
+    // A node that has delivered only up to the second insert holds everything after it, even
+    // against a count bound of 1.
+    beat(*admin, "test-behind", pos[1]);
+    beat(*admin, "test-current", pos[5]);
+    prune(*admin, 0, 1, 30);
+    EXPECT_EQ(pruned_upto(), pos[1]);
+    EXPECT_EQ(kept(), before - 3) << "the attach row and the first two inserts only";
+    // The older two-argument form holds too.
+    exec(*admin, "select pglive.prune(null, 1)");
+    EXPECT_EQ(pruned_upto(), pos[1]);
+
+    // The node moves on: retention follows it.
+    beat(*admin, "test-behind", pos[3]);
+    prune(*admin, 0, 1, 30);
+    EXPECT_EQ(pruned_upto(), pos[3]);
+
+    // It stops beating: after the node timeout it no longer holds anything, and is forgotten.
+    exec(*admin, "update pglive.nodes set beat_at = now() - interval '31 seconds' where node_id = 'test-behind'");
+    exec(*admin, "update pglive.nodes set delivered = " + std::to_string(pos[5]) + " where node_id = 'test-current'");
+    prune(*admin, 0, 1, 30);
+    EXPECT_GE(pruned_upto(), pos[4]);
+    EXPECT_EQ(kept(), 1) << "the newest transaction only";
+    pqxx::nontransaction n(*admin);
+    EXPECT_EQ(n.exec("select count(*) from pglive.nodes where node_id = 'test-behind'")[0][0].as<int>(), 0);
+    n.exec("delete from pglive.nodes where node_id like 'test-%'");
 }
 
 TEST(capture, every_pglive_connection_names_itself) {
