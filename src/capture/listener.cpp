@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <iostream>
 #include <memory>
 #include <stdexcept>
 
@@ -167,15 +166,6 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
         position_ = n.exec("select coalesce(max(position), 0) from pglive.tx")[0][0].as<int64_t>();
         position_known_ = true;
     }
-    {
-        // Retention ran past what this listener delivered (it was away longer than the
-        // retention): those transactions are gone, so say so loudly.
-        pqxx::nontransaction n(conn);
-        int64_t pruned = n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
-        if (pruned > position_)
-            std::cerr << "pglive: listener: retention removed positions " << position_ + 1 << ".." << pruned
-                      << " before they were delivered; subscribers of the topics they touched need fresh snapshots\n";
-    }
     // Up only once a read went through (read_all reports it after its first batch): a
     // connection whose queries fail (a revoked right, a full disk) is no link, and /healthz
     // must not say 200 while nothing is delivered.
@@ -233,12 +223,26 @@ void listener::report_up() {
     if (cb_.on_link) cb_.on_link(true, why);
 }
 
+void listener::check_gap(int64_t pruned_upto) {
+    if (pruned_upto <= position_) return;
+    int64_t from = position_;
+    log_warn("listener: retention removed positions " + std::to_string(from + 1) + ".." + std::to_string(pruned_upto) +
+             " before they were delivered; the topics they touched get fresh snapshots");
+    if (cb_.on_gap) cb_.on_gap(from, pruned_upto);
+    position_ = pruned_upto;  // every position up to it is gone: nothing there can be delivered
+}
+
 bool listener::read_all(pqxx::connection& conn) {
-    run_sequencer(conn);
+    // Retention ran past what this listener delivered (it was away, or behind, longer than
+    // retention allowed): checked at each read, and again by each batch's own snapshot, so a
+    // prune between the two is seen too.
+    check_gap(run_sequencer_reading_pruned(conn).pruned_upto);
     bool any = false;
     while (!stopping_) {
-        auto batch = read_batch(conn, position_, opts_.batch_transactions);
+        int64_t pruned = 0;
+        auto batch = read_batch(conn, position_, opts_.batch_transactions, &pruned);
         report_up();
+        if (!batch.empty()) check_gap(pruned);
         if (batch.empty()) break;
         any = true;
         int64_t last = batch.back().position;

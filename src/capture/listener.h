@@ -29,6 +29,10 @@ struct listener_callbacks {
     std::function<void(std::vector<transaction>)> on_transactions;
     // The database link went up (why: "connected to user@host:port/db") or down (why: the error).
     std::function<void(bool up, std::string why)> on_link;
+    // Retention removed positions from+1..to before they were delivered (seen at a reconnect or
+    // while reading): the topics they touched need fresh snapshots. Called before any later
+    // transaction; the listener then continues after `to`.
+    std::function<void(int64_t from, int64_t to)> on_gap;
 };
 
 // Its own thread and connection (application_name pglive-listener). The link is up once a read
@@ -60,6 +64,7 @@ private:
     void serve(pqxx::connection& conn, bool& was_up);
     bool read_all(pqxx::connection& conn);  // sequences and hands over everything new; true if there was any
     void report_up();  // after a read succeeded on a new connection: link up, once
+    void check_gap(int64_t pruned_upto);  // on_gap when retention passed position_
     bool wait(int fd, int timeout_ms);  // true when fd (if >= 0) is readable; false on timeout or wake
     void drain_wake();
 

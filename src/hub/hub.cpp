@@ -845,6 +845,36 @@ void hub::on_history(const std::string& topic, int64_t after, history_result res
     m.flush_polls();
 }
 
+void hub::on_gap(int64_t from, int64_t to) {
+    auto& m = *impl_;
+    (void)from;
+    // Everything up to `to` is accounted for: those positions no longer exist.
+    m.position = std::max(m.position, to);
+    stats_.position = m.position;
+    for (auto& [name, t] : m.topics) {
+        if (is_channel(name) && !m.attached.count(name)) continue;  // messages only: no state to repair
+        bool stale_load = t.st == impl::topic_state::status::loading && t.load && t.load->position < to;
+        if (t.st != impl::topic_state::status::loaded && !stale_load) continue;
+        if (t.subs.empty()) {  // nobody to resync: the next subscriber loads it afresh
+            t.st = impl::topic_state::status::unloaded;
+            t.load.reset();
+            t.pending.clear();
+            t.rows.clear();
+            t.history.clear();
+            continue;
+        }
+        // As set_topics does for a re-attach with other columns: reload, then a fresh
+        // snapshot for every subscription (a resume point means nothing across the gap).
+        t.st = impl::topic_state::status::unloaded;
+        for (auto* s : t.subs)
+            if (s->sh) {
+                s->ph = impl::subscription::phase::waiting_load;
+                s->since.reset();
+            }
+        m.request_load(t);
+    }
+}
+
 void hub::connect(conn_id id, std::shared_ptr<client> c, access who) {
     auto& m = *impl_;
     auto& conn = m.conns[id];

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "capture/outbox.h"
 #include "capture_fixture.h"
 
 namespace pglive::test {
@@ -453,6 +454,46 @@ TEST(listener, a_persistent_query_error_reports_down_once_and_backs_off) {
     EXPECT_GE(attempts, 2u);
     EXPECT_LE(attempts, 7u) << "the backoff must keep growing (100 ms doubling to 5 s)";
     exec(*admin, "drop owned by pglive_norights; drop role pglive_norights");
+}
+
+// Issue 9 finding 4: a gap (retention removed transactions this listener had not delivered)
+// was only logged at the next reconnect. Now it is reported as on_gap, while reading and at
+// a (re)start, before the transactions after it.
+TEST(listener, a_gap_left_by_retention_is_reported_while_reading_and_at_a_start) {
+    auto admin = connect();
+    exec(*admin, "create table gapped (id int primary key)");
+    attach(*admin, "gapped");
+    listener_options slow;
+    slow.wakeup = "poll";
+    slow.poll_interval_ms = 60000;  // reads only when woken: the prune comes first
+    recorder rec(slow);
+    ASSERT_TRUE(rec.caught_up());
+    int64_t delivered = rec.get().position();
+    exec(*admin, "insert into gapped values (1)");
+    exec(*admin, "insert into gapped values (2)");
+    run_sequencer(*admin);
+    prune(*admin, 0, 1, 30);  // keeps only the newest transaction: the first insert is gone
+    int64_t upto = 0, newest = 0;
+    {
+        pqxx::nontransaction n(*admin);
+        upto = n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
+        newest = n.exec("select max(position) from pglive.tx")[0][0].as<int64_t>();
+    }
+    ASSERT_GT(upto, delivered);
+    rec.get().wake();
+    ASSERT_TRUE(eventually([&] { return rec.get().position() >= newest; }));
+    auto gaps = rec.gaps();
+    ASSERT_EQ(gaps.size(), 1u);
+    EXPECT_EQ(gaps[0], std::make_pair(delivered, upto));
+    auto txs = rec.of("public.gapped");
+    ASSERT_EQ(txs.size(), 1u);
+    EXPECT_EQ(txs[0].position, newest);
+    EXPECT_EQ(txs[0].changes.at(0).new_row, (json{{"id", 2}}));
+
+    // A listener (re)starting from before the gap reports it at once.
+    recorder late(listener_options{}, delivered);
+    ASSERT_TRUE(eventually([&] { return !late.gaps().empty(); }));
+    EXPECT_EQ(late.gaps()[0], std::make_pair(delivered, upto));
 }
 
 }  // namespace
