@@ -391,6 +391,12 @@ language sql as $$
                                         beat_at = excluded.beat_at
 $$;
 
+-- A node that stops cleanly leaves at once instead of holding retention until its timeout.
+create or replace function pglive.leave(node text) returns void
+language sql as $$
+    delete from pglive.nodes where node_id = node
+$$;
+
 -- Retention: removes sequenced transactions older than keep_age, and all but the newest
 -- keep_count (null disables either bound), but never one that a node which beat within
 -- node_timeout (null: any registered node) has not delivered. Records the highest removed

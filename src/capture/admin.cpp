@@ -198,6 +198,13 @@ void beat(pqxx::connection_base& conn, const std::string& node_id, int64_t deliv
     });
 }
 
+void leave(pqxx::connection_base& conn, const std::string& node_id) {
+    translated("leave", [&] {
+        pqxx::nontransaction n(conn);
+        n.exec_params("select pglive.leave($1)", node_id);
+    });
+}
+
 topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
     return translated("load " + topic, [&] {
         topic_load load;

@@ -45,6 +45,7 @@ int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_coun
 
 // A serving node's heartbeat: it has delivered every position up to `delivered` (pglive.nodes).
 void beat(pqxx::connection_base& conn, const std::string& node_id, int64_t delivered);
+void leave(pqxx::connection_base& conn, const std::string& node_id);  // a clean stop: no longer holds
 
 // A topic's rows, the highest position and the snapshot, read in one REPEATABLE READ READ
 // ONLY transaction. `error` is set (not thrown) when the topic is not attached.

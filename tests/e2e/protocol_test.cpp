@@ -37,6 +37,16 @@ json query_json(const std::string& text) { return proto_db().query_json(text); }
 json rows_of(const std::string& select) { return proto_db().rows_of(select); }
 int64_t last_position() { return proto_db().settled_position(); }
 
+// Retention never removes what a live node has not delivered (pglive.nodes): before pruning
+// on purpose, wait until every running node has recorded that it has everything.
+void wait_until_nodes_delivered_everything() {
+    std::string pos = std::to_string(last_position());
+    ASSERT_TRUE(eventually([&] {
+        return query_json("SELECT to_jsonb(coalesce(min(delivered), " + pos + ") >= " + pos + ") FROM pglive.nodes")
+            .get<bool>();
+    }, 10s)) << query_json("SELECT coalesce(jsonb_agg(n), '[]') FROM pglive.nodes n").dump();
+}
+
 // Positions of the transactions that touched `topic` after `after`, in order.
 std::vector<int64_t> positions_of(const std::string& topic, int64_t after) {
     json j = query_json("SELECT coalesce(jsonb_agg(position ORDER BY position), '[]') FROM pglive.tx t WHERE position > " +
@@ -382,6 +392,7 @@ TEST_F(protocol_e2e, websocket_resume_with_since_gets_the_patches_after_and_no_s
     EXPECT_EQ(a, b);
 
     // Retention pruned the range: a fresh node answers an old `since` with a snapshot.
+    wait_until_nodes_delivered_everything();
     sql("SELECT pglive.prune(null, 1)");
     auto s3 = serve();
     ws_conn c3(s3.port);
@@ -608,6 +619,7 @@ TEST_F(protocol_e2e, long_poll_answers_at_once_parks_and_times_out) {
     EXPECT_EQ(got["pos"], pos);
 
     // A position older than retention: a fresh snapshot on a node that must read the outbox.
+    wait_until_nodes_delivered_everything();
     sql("SELECT pglive.prune(null, 1)");
     auto s2 = serve();
     auto r = test::http_get("127.0.0.1", s2.port, "/poll?topic=" + T + "&since=" + first["pos"].get<std::string>());

@@ -113,6 +113,12 @@ std::string process::output() const {
     return s;
 }
 
+serve_process::~serve_process() {
+    if (!proc || proc->wait_exit(std::chrono::milliseconds(0))) return;
+    proc->signal(SIGTERM);
+    proc->wait_exit(std::chrono::seconds(10));
+}
+
 serve_process start_serve(const std::string& db, std::vector<std::string> extra_args,
                           std::chrono::milliseconds deadline) {
     std::vector<std::string> argv = {PGLIVE_BINARY, "serve", "--db", db, "--listen", "127.0.0.1:0"};
