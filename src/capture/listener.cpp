@@ -163,7 +163,10 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     if (!position_known_) {
         run_sequencer(conn);
         pqxx::nontransaction n(conn);
-        position_ = n.exec("select coalesce(max(position), 0) from pglive.tx")[0][0].as<int64_t>();
+        // Not below what retention removed (max(position) is 0 once every transaction was pruned):
+        // a start is no gap.
+        position_ = n.exec("select greatest((select coalesce(max(position), 0) from pglive.tx), "
+                           "(select pruned_upto from pglive.state))")[0][0].as<int64_t>();
         position_known_ = true;
     }
     // Up only once a read went through (read_all reports it after its first batch): a

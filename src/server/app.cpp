@@ -266,7 +266,9 @@ void app::start() {
     int64_t start_position = 0;
     {
         pqxx::work w(*conn);
-        start_position = w.exec("SELECT coalesce(max(position), 0) FROM pglive.tx")[0][0].as<int64_t>();
+        // Not below what retention removed: with every transaction pruned, max(position) is 0.
+        start_position = w.exec("SELECT greatest((SELECT coalesce(max(position), 0) FROM pglive.tx), "
+                                "(SELECT pruned_upto FROM pglive.state))")[0][0].as<int64_t>();
         w.commit();
     }
     // Registered before serving: from here on retention keeps what this node has not delivered.

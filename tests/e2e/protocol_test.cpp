@@ -629,6 +629,41 @@ TEST_F(protocol_e2e, long_poll_answers_at_once_parks_and_times_out) {
     EXPECT_EQ(got["snapshot"], rows_of("SELECT * FROM " + T));
 }
 
+// Issue 9 finding 4: transactions retention removed before the listener delivered them (here
+// the node is made to look dead, and the listener is held in the sequencer meanwhile) leave a
+// gap; subscribers used to keep a wrong state forever. Now they get a fresh snapshot.
+TEST_F(protocol_e2e, a_gap_left_by_retention_gives_subscribers_a_fresh_snapshot) {
+    const std::string T = "public.proto_gap";
+    sql("CREATE TABLE public.proto_gap (id int PRIMARY KEY, v int);"
+        "INSERT INTO public.proto_gap VALUES (1, 1);"
+        "SELECT pglive.attach('public.proto_gap');");
+    auto s = serve();
+    ws_conn c(s.port);
+    c.subscribe({{"topic", T}});
+    ASSERT_EQ(c.subs[T].snapshots, 1);
+
+    // Hold the sequencer's lock: the listener's next read waits in pglive.sequence().
+    auto holder = open_connection(proto_pg().conninfo(), "test");
+    pqxx::nontransaction h(*holder);
+    h.exec("select pg_advisory_lock(7135402871265917000)");
+    sql("INSERT INTO public.proto_gap VALUES (2, 2)");  // lost in the gap
+    sql("INSERT INTO public.proto_gap VALUES (3, 3)");  // kept: delivered after it
+    ASSERT_TRUE(eventually([&] {
+        return query_json("SELECT to_jsonb(count(*)) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                          "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'pglive-listener'")
+                   .get<int>() > 0;
+    }, 10s)) << "the listener never waited for the sequencer";
+    h.exec("select pglive.sequence()");
+    h.exec("update pglive.nodes set beat_at = now() - interval '1 hour'");  // the node looks dead
+    h.exec("select pglive.prune(null, 1)");                                  // keeps only the newest
+    h.exec("select pg_advisory_unlock(7135402871265917000)");
+
+    ASSERT_TRUE(c.pump_until([&] { return c.subs[T].snapshots >= 2; })) << s.proc->output();
+    ASSERT_TRUE(c.pump_until([&] { return c.subs[T].state == rows_of("SELECT * FROM " + T); }))
+        << c.subs[T].state.dump();
+    EXPECT_NE(s.proc->output().find("retention removed positions"), std::string::npos) << s.proc->output();
+}
+
 TEST_F(protocol_e2e, publish_to_topics_and_users_through_the_outbox) {
     sql("CREATE TABLE public.proto_pub (id int PRIMARY KEY); SELECT pglive.attach('public.proto_pub');");
     auto s = test::start_serve(proto_pg().conninfo(), {"--token-secret", "pub-secret"});
