@@ -853,6 +853,9 @@ void hub::on_gap(int64_t from, int64_t to) {
     stats_.position = m.position;
     for (auto& [name, t] : m.topics) {
         if (is_channel(name) && !m.attached.count(name)) continue;  // messages only: no state to repair
+        // A load that answered below `to` misses the gap's changes: redo it. A load still in
+        // flight is left alone here; if its snapshot predates the prune it lacks them too, which
+        // only the load hand-off can tell (its answer's position < to).
         bool stale_load = t.st == impl::topic_state::status::loading && t.load && t.load->position < to;
         if (t.st != impl::topic_state::status::loaded && !stale_load) continue;
         if (t.subs.empty()) {  // nobody to resync: the next subscriber loads it afresh
