@@ -412,13 +412,39 @@ as $$
                        and not exists (select 1 from pglive.tx t where t.xid = o.xid)), 0)
 $$;
 
+-- The pglive nodes serving from this database, and the position each has delivered. A serve
+-- registers when it starts and beats every few seconds (pglive.beat); retention never removes
+-- a transaction a live node has not delivered yet. A node that stopped beating (crashed, cut
+-- off) stops holding retention after the pruner's node timeout.
+create table if not exists pglive.nodes (
+    node_id   text primary key,
+    delivered bigint not null,
+    beat_at   timestamptz not null default now()
+);
+
+create or replace function pglive.beat(node text, delivered bigint) returns void
+language sql as $$
+    insert into pglive.nodes (node_id, delivered, beat_at) values (node, delivered, now())
+    on conflict (node_id) do update set delivered = greatest(pglive.nodes.delivered, excluded.delivered),
+                                        beat_at = excluded.beat_at
+$$;
+
+-- A node that stops cleanly leaves at once instead of holding retention until its timeout.
+create or replace function pglive.leave(node text) returns void
+language sql as $$
+    delete from pglive.nodes where node_id = node
+$$;
+
 -- Retention: removes sequenced transactions older than keep_age, and all but the newest
--- keep_count (null disables either bound). Records the highest removed position, so a resume
--- from before it is known to be incomplete.
-create or replace function pglive.prune(keep_age interval, keep_count bigint) returns bigint
+-- keep_count (null disables either bound), but never one that a node which beat within
+-- node_timeout (null: any registered node) has not delivered. Records the highest removed
+-- position, so a resume from before it is known to be incomplete, and forgets nodes that no
+-- longer hold anything.
+create or replace function pglive.prune(keep_age interval, keep_count bigint, node_timeout interval) returns bigint
 language plpgsql as $$
 declare
     upto bigint := 0;
+    held bigint;
     n bigint;
 begin
     perform pg_advisory_xact_lock(7135402871265917000);
@@ -429,7 +455,14 @@ begin
         select greatest(upto, coalesce((select position from pglive.tx order by position desc
                                         offset keep_count limit 1), 0)) into upto;
     end if;
-    if upto = 0 then
+    if node_timeout is not null then
+        delete from pglive.nodes where beat_at < now() - node_timeout;
+    end if;
+    select min(delivered) into held from pglive.nodes;
+    if held is not null then
+        upto := least(upto, held);
+    end if;
+    if upto <= 0 then
         return 0;
     end if;
     delete from pglive.outbox o using pglive.tx t where t.xid = o.xid and t.position <= upto;
@@ -438,4 +471,10 @@ begin
     update pglive.state set pruned_upto = greatest(pruned_upto, upto);
     return n;
 end
+$$;
+
+-- The two-argument form of older pglive versions, with the default node timeout of 30 s.
+create or replace function pglive.prune(keep_age interval, keep_count bigint) returns bigint
+language sql as $$
+    select pglive.prune(keep_age, keep_count, interval '30 seconds')
 $$;

@@ -193,14 +193,29 @@ void publish(pqxx::connection_base& conn, const std::string& topic, const json& 
     });
 }
 
-int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count) {
+int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count, int64_t node_timeout_s) {
     return translated("prune", [&] {
         pqxx::work w(conn);
         auto r = w.exec_params("select pglive.prune(case when $1::bigint > 0 then make_interval(secs => $1::bigint) end, "
-                               "case when $2::bigint > 0 then $2::bigint end)",
-                               age_seconds, max_count);
+                               "case when $2::bigint > 0 then $2::bigint end, "
+                               "case when $3::bigint > 0 then make_interval(secs => $3::bigint) end)",
+                               age_seconds, max_count, node_timeout_s);
         w.commit();
         return r[0][0].as<int64_t>();
+    });
+}
+
+void beat(pqxx::connection_base& conn, const std::string& node_id, int64_t delivered) {
+    translated("heartbeat", [&] {
+        pqxx::nontransaction n(conn);
+        n.exec_params("select pglive.beat($1, $2::bigint)", node_id, delivered);
+    });
+}
+
+void leave(pqxx::connection_base& conn, const std::string& node_id) {
+    translated("leave", [&] {
+        pqxx::nontransaction n(conn);
+        n.exec_params("select pglive.leave($1)", node_id);
     });
 }
 
@@ -239,7 +254,9 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
             load.info.topic = topic;
             load.info.key = strings_of(cfg[0][1]);
             load.info.columns = strings_of(cfg[0][2]);
-            auto pos = w.exec("select coalesce(max(position), 0), pg_current_snapshot()::text from pglive.tx")[0];
+            // Below pruned_upto nothing is held: history must never claim the pruned range.
+            auto pos = w.exec("select greatest(coalesce(max(position), 0), (select pruned_upto from pglive.state)), "
+                              "pg_current_snapshot()::text from pglive.tx")[0];
             load.read_position = pos[0].as<int64_t>();
             load.snapshot = pg_snapshot::parse(pos[1].c_str());
             auto rows = w.exec_params("select (to_jsonb(t) - $1::text[])::text from " + table + " t",

@@ -38,8 +38,14 @@ void set_wakeup(pqxx::connection_base& conn, const std::string& mode);  // "noti
 void publish(pqxx::connection_base& conn, const std::string& topic, const json& data);
 
 // Retention: drops sequenced transactions older than age_seconds and beyond the newest
-// max_count (a value <= 0 disables that bound). Returns how many transactions it removed.
-int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count);
+// max_count (a value <= 0 disables that bound), never past the delivered position of a node
+// that beat within node_timeout_s (<= 0: every registered node holds). Returns how many
+// transactions it removed.
+int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count, int64_t node_timeout_s = 30);
+
+// A serving node's heartbeat: it has delivered every position up to `delivered` (pglive.nodes).
+void beat(pqxx::connection_base& conn, const std::string& node_id, int64_t delivered);
+void leave(pqxx::connection_base& conn, const std::string& node_id);  // a clean stop: no longer holds
 
 // A topic's rows, the highest position and the snapshot, read in one REPEATABLE READ READ
 // ONLY transaction. `error` is set (not thrown) when the topic is not attached.

@@ -1,11 +1,13 @@
 // db_worker.cpp — the job queue, the connection (re)opening and the async wrappers of admin.h.
 #include "capture/db_worker.h"
 
+#include <poll.h>
+
 #include <chrono>
-#include <iostream>
 
 #include "capture/admin.h"
 #include "capture/db.h"
+#include "core/log.h"
 
 namespace pglive {
 
@@ -62,37 +64,76 @@ void db_worker::run() {
     }
 }
 
+namespace {
+
+// An idle worker connection (no LISTEN, no query in flight) has nothing to read unless the
+// server is telling it goodbye: pg_terminate_backend, a shutdown or a crash leave a FATAL
+// message and an EOF in the socket, which libpq only notices when the next query is sent (and
+// libpqxx then words as "Could not obtain client encoding"). Looking costs one poll(2).
+bool closed_while_idle(pqxx::connection& c) {
+    int fd = c.sock();
+    if (fd < 0) return true;
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+}
+
+std::string one_line(std::string s) {
+    s = s.substr(0, s.find('\n'));
+    return s.empty() ? "database error" : s;
+}
+
+}  // namespace
+
+void db_worker::ensure_connection() {
+    if (conn_ && conn_->is_open() && closed_while_idle(*conn_)) {
+        log_info("db-" + role_ + ": the server closed the idle connection; reconnecting before the next job");
+        conn_.reset();
+    }
+    if (conn_ && conn_->is_open()) return;
+    conn_.reset();
+    if (std::chrono::steady_clock::now() < next_attempt_) throw std::runtime_error(last_error_);
+    try {
+        conn_ = open_connection(conninfo_, role_);
+        backoff_ms_ = 100;
+    } catch (const std::exception& e) {
+        last_error_ = std::string("database unreachable: ") + e.what();
+        while (!last_error_.empty() && last_error_.back() == '\n') last_error_.pop_back();
+        log_warn("db-" + role_ + ": " + last_error_ + "; next attempt in " + std::to_string(backoff_ms_) + " ms");
+        next_attempt_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
+        backoff_ms_ = std::min(backoff_ms_ * 2, 5000);
+        throw std::runtime_error(last_error_);
+    }
+}
+
 void db_worker::run_one(job& j) {
     std::function<void()> answer;
     std::string error;
-    try {
-        if (!conn_ || !conn_->is_open()) {
-            conn_.reset();
-            if (std::chrono::steady_clock::now() < next_attempt_) throw std::runtime_error(last_error_);
-            try {
-                conn_ = open_connection(conninfo_, role_);
-                backoff_ms_ = 100;
-            } catch (const std::exception& e) {
-                last_error_ = std::string("database unreachable: ") + e.what();
-                while (!last_error_.empty() && last_error_.back() == '\n') last_error_.pop_back();
-                std::cerr << "pglive: db-" << role_ << ": " << last_error_ << "; next attempt in " << backoff_ms_
-                          << " ms\n";
-                next_attempt_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
-                backoff_ms_ = std::min(backoff_ms_ * 2, 5000);
-                throw std::runtime_error(last_error_);
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+        bool reused = false;  // a failure on a connection opened for this job is no stale link
+        try {
+            reused = conn_ && conn_->is_open();
+            ensure_connection();
+            answer = j.work(*conn_);
+            break;
+        } catch (const std::exception& e) {
+            error = e.what();
+            if (error.empty()) error = "database error";
+            bool lost = conn_ && !conn_->is_open();
+            if (lost) conn_.reset();
+            // Only a job that writes nothing runs again: a write may have committed before the
+            // link went (the idle case, where nothing was sent, is handled by ensure_connection).
+            if (lost && reused && j.read_only && attempt == 1) {
+                log_info("db-" + role_ + ": connection lost during a read (" + one_line(error) + "); retrying once");
+                continue;
             }
+            break;
         }
-        answer = j.work(*conn_);
-    } catch (const std::exception& e) {
-        error = e.what();
-        if (error.empty()) error = "database error";
-        if (conn_ && !conn_->is_open()) conn_.reset();
     }
     try {
         if (answer) answer();
         else j.fail(error);
     } catch (const std::exception& e) {
-        std::cerr << "pglive: db-" << role_ << ": a job's callback threw: " << e.what() << "\n";
+        log_error("db-" + role_ + ": a job's callback threw: " + e.what());
     }
 }
 
@@ -106,7 +147,8 @@ void db_worker::load_topic(std::string topic, std::function<void(topic_load)> cb
               l.info.topic = topic;
               l.error = err;
               cb(std::move(l));
-          }});
+          },
+          true});
 }
 
 void db_worker::read_history(std::string topic, int64_t after, int64_t upto, int max_tx,
@@ -120,7 +162,8 @@ void db_worker::read_history(std::string topic, int64_t after, int64_t upto, int
               h.complete = false;
               h.error = err;
               cb(std::move(h));
-          }});
+          },
+          true});
 }
 
 void db_worker::list_topics(std::function<void(std::vector<topic_info>, std::string)> cb) {
@@ -128,7 +171,8 @@ void db_worker::list_topics(std::function<void(std::vector<topic_info>, std::str
               auto t = std::make_shared<std::vector<topic_info>>(pglive::list_topics(c));
               return [cb, t] { cb(std::move(*t), ""); };
           },
-          [cb](const std::string& err) { cb({}, err); }});
+          [cb](const std::string& err) { cb({}, err); },
+          true});
 }
 
 void db_worker::publish(std::string topic, json data, std::function<void(std::string)> cb) {
@@ -140,8 +184,29 @@ void db_worker::publish(std::string topic, json data, std::function<void(std::st
 }
 
 void db_worker::prune(int64_t age_seconds, int64_t max_count, std::function<void(int64_t, std::string)> cb) {
+    prune(age_seconds, max_count, 30, std::move(cb));
+}
+
+void db_worker::beat(std::string node_id, int64_t delivered, std::function<void(std::string)> cb) {
     post({[=](pqxx::connection_base& c) -> std::function<void()> {
-              int64_t n = pglive::prune(c, age_seconds, max_count);
+              pglive::beat(c, node_id, delivered);
+              return [cb] { cb(""); };
+          },
+          [cb](const std::string& err) { cb(err); }});
+}
+
+void db_worker::leave(std::string node_id, std::function<void(std::string)> cb) {
+    post({[=](pqxx::connection_base& c) -> std::function<void()> {
+              pglive::leave(c, node_id);
+              return [cb] { cb(""); };
+          },
+          [cb](const std::string& err) { cb(err); }});
+}
+
+void db_worker::prune(int64_t age_seconds, int64_t max_count, int64_t node_timeout_s,
+                      std::function<void(int64_t, std::string)> cb) {
+    post({[=](pqxx::connection_base& c) -> std::function<void()> {
+              int64_t n = pglive::prune(c, age_seconds, max_count, node_timeout_s);
               return [cb, n] { cb(n, ""); };
           },
           [cb](const std::string& err) { cb(0, err); }});
@@ -169,7 +234,8 @@ void db_worker::status(std::function<void(json)> cb) {
               auto s = std::make_shared<json>(pglive::status(c));
               return [cb, s] { cb(std::move(*s)); };
           },
-          [cb](const std::string& err) { cb(json{{"error", err}}); }});
+          [cb](const std::string& err) { cb(json{{"error", err}}); },
+          true});
 }
 
 }  // namespace pglive

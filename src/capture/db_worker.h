@@ -23,6 +23,11 @@ namespace pglive {
 // gets exactly one answer: a failed job answers with an error, never hangs. A lost connection
 // is reopened for the next job (not sooner than a backoff of 100 ms doubling to 5 s; jobs in
 // that window fail at once with the last connection error).
+//
+// A connection the server closed while it sat idle (a terminated backend, a restart) is noticed
+// before the next job is sent and reopened first, so that job runs normally. A connection lost
+// during a job is retried once on a new connection only for jobs that write nothing (loads,
+// history, topics, status): a write may have committed, so it answers with the error instead.
 class db_worker {
 public:
     db_worker(std::string conninfo, std::string role);  // application_name pglive-<role>
@@ -38,6 +43,11 @@ public:
     void publish(std::string topic, json data, std::function<void(std::string error)> cb);
     // age_seconds / max_count <= 0 disable that bound.
     void prune(int64_t age_seconds, int64_t max_count, std::function<void(int64_t removed, std::string error)> cb);
+    // node_timeout_s: a node that has not beat for this long no longer holds retention.
+    void prune(int64_t age_seconds, int64_t max_count, int64_t node_timeout_s,
+               std::function<void(int64_t removed, std::string error)> cb);
+    void beat(std::string node_id, int64_t delivered, std::function<void(std::string error)> cb);
+    void leave(std::string node_id, std::function<void(std::string error)> cb);
     void attach(std::string table, std::vector<std::string> key, std::vector<std::string> columns,
                 std::vector<std::string> exclude, std::function<void(topic_info, std::string error)> cb);
     void detach(std::string table, std::function<void(std::string error)> cb);
@@ -53,10 +63,12 @@ private:
     struct job {
         std::function<std::function<void()>(pqxx::connection_base&)> work;
         std::function<void(const std::string&)> fail;
+        bool read_only = false;  // safe to run again after a connection lost mid-job
     };
     void post(job j);
     void run();
     void run_one(job& j);
+    void ensure_connection();  // thread-only: reopens a missing, closed or server-closed connection
 
     std::string conninfo_;
     std::string role_;

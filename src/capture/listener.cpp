@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <iostream>
 #include <memory>
 #include <stdexcept>
 
@@ -17,6 +16,7 @@
 
 #include "capture/db.h"
 #include "capture/outbox.h"
+#include "core/log.h"
 
 namespace pglive {
 
@@ -79,42 +79,63 @@ bool listener::wait(int fd, int timeout_ms) {
 }
 
 void listener::run() {
+    using clock = std::chrono::steady_clock;
+    // The link is up once a read succeeded (serve reports it). The backoff grows across
+    // outages and starts again only after a link was healthy: it delivered transactions, or
+    // stayed up for healthy_reset. A persistent error that lets a read through now and then
+    // still backs off to 5 s; a link killed while it streams comes back at once.
+    constexpr auto healthy_reset = std::chrono::seconds(10);
+    constexpr auto summary_every = std::chrono::seconds(60);
     bool was_up = false;
-    bool reported_down = false;
+    bool reported_down = false;  // on_link(false) sent for the current outage
     int backoff_ms = 100;
-    int attempt = 0;
+    uint64_t attempts = 0;  // failed attempts in the current outage
+    clock::time_point down_since{}, last_summary{};
     while (!stopping_) {
+        std::string why;
+        int64_t position_before = position_;
         try {
             serve_connection(was_up);
             return;  // only returns when stopping
         } catch (const std::exception& e) {
-            std::string why = e.what();
+            why = e.what();
             why = why.substr(0, why.find('\n'));
-            link_up_ = false;
-            if (was_up) backoff_ms = 100;  // a fresh outage starts the backoff again
-            if (was_up || !reported_down) {
-                reported_down = true;
-                try {
-                    if (cb_.on_link) cb_.on_link(false, why);
-                } catch (const std::exception& e2) {
-                    std::cerr << "pglive: listener: on_link failed: " << e2.what() << "\n";
-                }
-            }
-            if (was_up) attempt = 0;
-            was_up = false;
-            ++attempt;
-            if (stopping_) return;
-            std::cerr << "pglive: listener: database link down (" << why << "); reconnect attempt " << attempt
-                      << " in " << backoff_ms << " ms\n";
-            wait(-1, backoff_ms);
-            backoff_ms = std::min(backoff_ms * 2, 5000);
         } catch (...) {
             // Only a callback can throw a non-std exception; the thread must live on regardless.
-            std::cerr << "pglive: listener: a callback threw a non-standard exception; reconnecting\n";
-            link_up_ = false;
-            was_up = false;
-            wait(-1, backoff_ms);
+            why = "a callback threw a non-standard exception";
         }
+        link_up_ = false;
+        up_pending_.clear();
+        auto now = clock::now();
+        if (was_up) {
+            if (position_ > position_before || now - up_since_ >= healthy_reset) backoff_ms = 100;  // a fresh outage
+            reported_down = false;
+            attempts = 0;
+        }
+        was_up = false;
+        ++attempts;
+        ++failures_;
+        if (!reported_down) {
+            reported_down = true;
+            down_since = last_summary = now;
+            log_warn("listener: database link down: " + why + "; reconnecting in " + std::to_string(backoff_ms) +
+                     " ms (backoff doubling to 5 s)");
+            try {
+                if (cb_.on_link) cb_.on_link(false, why);
+            } catch (const std::exception& e2) {
+                log_error(std::string("listener: on_link failed: ") + e2.what());
+            } catch (...) {
+                log_error("listener: on_link threw a non-standard exception");
+            }
+        } else if (now - last_summary >= summary_every) {
+            last_summary = now;
+            auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - down_since).count();
+            log_warn("listener: still down after " + std::to_string(attempts) + " attempts in " + std::to_string(secs) +
+                     " s: " + why);
+        }
+        if (stopping_) return;
+        wait(-1, backoff_ms);
+        backoff_ms = std::min(backoff_ms * 2, 5000);
     }
 }
 
@@ -142,21 +163,17 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     if (!position_known_) {
         run_sequencer(conn);
         pqxx::nontransaction n(conn);
-        position_ = n.exec("select coalesce(max(position), 0) from pglive.tx")[0][0].as<int64_t>();
+        // Not below what retention removed (max(position) is 0 once every transaction was pruned):
+        // a start is no gap.
+        position_ = n.exec("select greatest((select coalesce(max(position), 0) from pglive.tx), "
+                           "(select pruned_upto from pglive.state))")[0][0].as<int64_t>();
         position_known_ = true;
     }
-    {
-        // Retention ran past what this listener delivered (it was away longer than the
-        // retention): those transactions are gone, so say so loudly.
-        pqxx::nontransaction n(conn);
-        int64_t pruned = n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
-        if (pruned > position_)
-            std::cerr << "pglive: listener: retention removed positions " << position_ + 1 << ".." << pruned
-                      << " before they were delivered; subscribers of the topics they touched need fresh snapshots\n";
-    }
-    link_up_ = true;
-    was_up = true;
-    if (cb_.on_link) cb_.on_link(true, "connected to " + describe_conninfo(conn));
+    // Up only once a read went through (read_all reports it after its first batch): a
+    // connection whose queries fail (a revoked right, a full disk) is no link, and /healthz
+    // must not say 200 while nothing is delivered.
+    up_pending_ = "connected to " + describe_conninfo(conn);
+    was_up_ = &was_up;
 
     if (!receiver) {
         while (!stopping_) {
@@ -198,11 +215,37 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     }
 }
 
+void listener::report_up() {
+    if (up_pending_.empty()) return;
+    std::string why = std::move(up_pending_);
+    up_pending_.clear();
+    link_up_ = true;
+    if (was_up_) *was_up_ = true;
+    up_since_ = std::chrono::steady_clock::now();
+    log_info("listener: database link up: " + why);
+    if (cb_.on_link) cb_.on_link(true, why);
+}
+
+void listener::check_gap(int64_t pruned_upto) {
+    if (pruned_upto <= position_) return;
+    int64_t from = position_;
+    log_warn("listener: retention removed positions " + std::to_string(from + 1) + ".." + std::to_string(pruned_upto) +
+             " before they were delivered; the topics they touched get fresh snapshots");
+    if (cb_.on_gap) cb_.on_gap(from, pruned_upto);
+    position_ = pruned_upto;  // every position up to it is gone: nothing there can be delivered
+}
+
 bool listener::read_all(pqxx::connection& conn) {
-    run_sequencer(conn);
+    // Retention ran past what this listener delivered (it was away, or behind, longer than
+    // retention allowed): checked at each read, and again by each batch's own snapshot, so a
+    // prune between the two is seen too.
+    check_gap(run_sequencer_reading_pruned(conn).pruned_upto);
     bool any = false;
     while (!stopping_) {
-        auto batch = read_batch(conn, position_, opts_.batch_transactions);
+        int64_t pruned = 0;
+        auto batch = read_batch(conn, position_, opts_.batch_transactions, &pruned);
+        report_up();
+        if (!batch.empty()) check_gap(pruned);
         if (batch.empty()) break;
         any = true;
         int64_t last = batch.back().position;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -28,11 +29,18 @@ struct listener_callbacks {
     std::function<void(std::vector<transaction>)> on_transactions;
     // The database link went up (why: "connected to user@host:port/db") or down (why: the error).
     std::function<void(bool up, std::string why)> on_link;
+    // Retention removed positions from+1..to before they were delivered (seen at a reconnect or
+    // while reading): the topics they touched need fresh snapshots. Called before any later
+    // transaction; the listener then continues after `to`.
+    std::function<void(int64_t from, int64_t to)> on_gap;
 };
 
-// Its own thread and connection (application_name pglive-listener). On a lost connection it
-// reports on_link(false), backs off (100 ms doubling to 5 s), reconnects and catches up from
-// the last delivered position: nothing lost, nothing twice. It never throws out of its thread.
+// Its own thread and connection (application_name pglive-listener). The link is up once a read
+// succeeded on a connection. On any error it reports on_link(false) once per outage, backs off
+// (100 ms doubling to 5 s; the backoff starts again only after a link that delivered
+// transactions or stayed up 10 s, so a persistent error never flaps fast), reconnects and catches up from the last delivered
+// position: nothing lost, nothing twice. It logs each change of state with its reason, and a
+// summary a minute while an outage lasts. It never throws out of its thread.
 class listener {
 public:
     listener(listener_options opts, listener_callbacks cb);
@@ -48,12 +56,15 @@ public:
 
     int64_t position() const { return position_.load(); }  // last delivered
     bool link_up() const { return link_up_.load(); }
+    uint64_t failures() const { return failures_.load(); }  // failed connect-and-serve attempts so far
 
 private:
     void run();
     void serve_connection(bool& was_up);
     void serve(pqxx::connection& conn, bool& was_up);
     bool read_all(pqxx::connection& conn);  // sequences and hands over everything new; true if there was any
+    void report_up();  // after a read succeeded on a new connection: link up, once
+    void check_gap(int64_t pruned_upto);  // on_gap when retention passed position_
     bool wait(int fd, int timeout_ms);  // true when fd (if >= 0) is readable; false on timeout or wake
     void drain_wake();
 
@@ -64,6 +75,11 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<bool> link_up_{false};
     std::atomic<int64_t> position_{0};
+    std::atomic<uint64_t> failures_{0};
+    // thread-only:
+    std::chrono::steady_clock::time_point up_since_{};  // when the link last came up
+    std::string up_pending_;  // a new connection's description until its first read succeeds
+    bool* was_up_ = nullptr;  // run()'s flag for the connection being served
     bool position_known_ = false;  // thread-only after start()
 };
 

@@ -24,9 +24,19 @@ std::vector<transaction> decode_transactions(const pqxx::result& rows);
 // Runs pglive.sequence() in its own READ COMMITTED transaction; returns how many it sequenced.
 int64_t run_sequencer(pqxx::connection_base& conn);
 
+// run_sequencer, and in the same round trip what retention has removed (pglive.state.pruned_upto).
+struct sequencer_run {
+    int64_t sequenced = 0;
+    int64_t pruned_upto = 0;
+};
+sequencer_run run_sequencer_reading_pruned(pqxx::connection_base& conn);
+
 // Whole transactions with position > after, at most max_tx of them, on the connection's
-// prepared statement "pglive_read_batch" (prepare_outbox_reads must have run on it).
+// prepared statement "pglive_read_batch" (prepare_outbox_reads must have run on it). When the
+// batch is not empty, *pruned_upto (if given) is pglive.state.pruned_upto as the same
+// statement saw it: above `after`, retention removed transactions the batch does not hold.
 void prepare_outbox_reads(pqxx::connection_base& conn);
-std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx);
+std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx,
+                                    int64_t* pruned_upto = nullptr);
 
 }  // namespace pglive

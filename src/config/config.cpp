@@ -108,6 +108,8 @@ const std::vector<entry>& table() {
         {{"retention_count", "0", "keep at most this many transactions in the outbox (0: no count limit)"},
          integer(&config::retention_count, 0, int64_t(1) << 50)},
         {{"prune_interval_s", "60", "how often the server prunes the outbox"}, integer(&config::prune_interval_s, 1, 86400)},
+        {{"node_timeout_s", "30", "pruning never removes what a live node has not delivered: each node records its delivered position (once a second while it moves, else every node_timeout_s/3 s); a node silent this long stops holding retention"},
+         integer(&config::node_timeout_s, 3, 86400)},
         {{"dashboard_dir", "", "directory of the dashboard's files (default: the one pglive was built with)"},
          text(&config::dashboard_dir)},
         {{"log_level", "info", "debug, info, warn or error"}, text(&config::log_level)},

@@ -37,6 +37,7 @@ struct config {
     int64_t retention_s = 7 * 24 * 3600;
     int64_t retention_count = 0;           // 0: no count limit
     int64_t prune_interval_s = 60;
+    int64_t node_timeout_s = 30;           // a node silent this long stops holding retention
     std::string dashboard_dir;             // "" = the dashboard built in (source tree)
     std::string log_level = "info";
     std::string metrics_listen;            // "" = none: /metrics only on the main port, with a token

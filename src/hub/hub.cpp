@@ -226,6 +226,7 @@ struct hub::impl {
     std::map<uint64_t, sub_ptr> polls;
     uint64_t next_poll = 1;
     uint64_t next_tag = 1;
+    int64_t gap_upto = 0;  // the end of the last gap the listener reported
     int64_t position = 0;  // the last transaction received
 
     impl(hub& o, hooks h, hub_limits l) : owner(o), hk(std::move(h)), limits(l) {}
@@ -857,6 +858,13 @@ void hub::on_topic_loaded(topic_load load) {
         m.flush_polls();
         return;
     }
+    if (load.read_position < m.gap_upto) {
+        // Its snapshot predates a gap's end: the rows miss what retention removed unseen, and
+        // no buffered transaction carries it. Read again.
+        t.st = impl::topic_state::status::unloaded;
+        m.request_load(t);
+        return;
+    }
     t.info = load.info;
     t.load = std::move(load);
     if (m.position >= t.load->position) m.finish_load(t);
@@ -905,6 +913,40 @@ void hub::on_history(const std::string& topic, int64_t after, history_result res
         m.resume_from_memory(t, *s, std::max(after, s->min_position));
     }
     m.flush_polls();
+}
+
+void hub::on_gap(int64_t from, int64_t to) {
+    auto& m = *impl_;
+    (void)from;
+    // Everything up to `to` is accounted for: those positions no longer exist.
+    m.position = std::max(m.position, to);
+    m.gap_upto = std::max(m.gap_upto, to);
+    stats_.position = m.position;
+    for (auto& [name, t] : m.topics) {
+        if (is_channel(name) && !m.attached.count(name)) continue;  // messages only: no state to repair
+        // A load that answered below `to` misses the gap's changes: redo it. A load still in
+        // flight is left alone here; if its snapshot predates the prune it lacks them too, which
+        // only the load hand-off can tell (its answer's position < to).
+        bool stale_load = t.st == impl::topic_state::status::loading && t.load && t.load->position < to;
+        if (t.st != impl::topic_state::status::loaded && !stale_load) continue;
+        if (t.subs.empty()) {  // nobody to resync: the next subscriber loads it afresh
+            t.st = impl::topic_state::status::unloaded;
+            t.load.reset();
+            t.pending.clear();
+            t.rows.clear();
+            t.history.clear();
+            continue;
+        }
+        // As set_topics does for a re-attach with other columns: reload, then a fresh
+        // snapshot for every subscription (a resume point means nothing across the gap).
+        t.st = impl::topic_state::status::unloaded;
+        for (auto* s : t.subs)
+            if (s->sh) {
+                s->ph = impl::subscription::phase::waiting_load;
+                s->since.reset();
+            }
+        m.request_load(t);
+    }
 }
 
 void hub::connect(conn_id id, std::shared_ptr<client> c, access who) {

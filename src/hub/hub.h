@@ -91,6 +91,10 @@ public:
     void on_transactions(const std::vector<transaction>& txs);
     void on_topic_loaded(topic_load load);
     void on_history(const std::string& topic, int64_t after, history_result result);
+    // Retention removed positions from+1..to before the listener delivered them: which topics
+    // they touched is unknown, so every loaded topic is reloaded and each of its subscriptions
+    // gets a fresh snapshot (topics nobody subscribes to are just dropped from memory).
+    void on_gap(int64_t from, int64_t to);
 
     // --- from connections ----------------------------------------------------------
     void connect(conn_id id, std::shared_ptr<client> c, access who);

@@ -2,10 +2,14 @@
 // hub only by post() onto its strand; the network never waits on the database.
 #include "server/app.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -34,6 +38,16 @@ int64_t steady_ms() {
         .count();
 }
 
+// This serve's row in pglive.nodes: host, pid and a random part (a restarted node is a new one).
+std::string make_node_id() {
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+    std::random_device rd;
+    char tail[16];
+    snprintf(tail, sizeof tail, "%08x", unsigned(rd()));
+    return std::string(host[0] ? host : "node") + ":" + std::to_string(::getpid()) + ":" + tail;
+}
+
 }  // namespace
 
 struct app::impl {
@@ -47,6 +61,10 @@ struct app::impl {
     std::unique_ptr<asio::steady_timer> tick_timer;
     uint64_t ticks = 0;  // io thread (the tick timer's handler) only
     std::unique_ptr<asio::steady_timer> prune_timer;
+    std::unique_ptr<asio::steady_timer> beat_timer;
+    std::string node_id = make_node_id();
+    int64_t beat_position = -1;  // io thread only: the last position sent, and when
+    int64_t beat_ms = 0;
     std::atomic<bool> stopping{false};
     std::atomic<bool> link_up{false};
     std::atomic<uint64_t> link_downs{0};
@@ -130,11 +148,30 @@ struct app::impl {
         prune_timer->expires_after(std::chrono::seconds(cfg.prune_interval_s));
         prune_timer->async_wait([this](boost::system::error_code ec) {
             if (ec || stopping) return;
-            admin->prune(cfg.retention_s, cfg.retention_count, [](int64_t removed, std::string error) {
+            admin->prune(cfg.retention_s, cfg.retention_count, cfg.node_timeout_s, [](int64_t removed, std::string error) {
                 if (!error.empty()) log_warn("outbox prune failed: " + error);
                 else if (removed > 0) log_info("pruned " + std::to_string(removed) + " transactions from the outbox");
             });
             schedule_prune();
+        });
+    }
+
+    // What this node has delivered, so that retention never prunes past it (pglive.nodes):
+    // once a second while the position moves, and every node_timeout_s/3 s to stay alive. An
+    // idle node writes one row every 10 s by default, a busy one keeps retention within a second.
+    void schedule_beat() {
+        beat_timer->expires_after(std::chrono::seconds(1));
+        beat_timer->async_wait([this](boost::system::error_code ec) {
+            if (ec || stopping) return;
+            int64_t pos = capture->position(), now = steady_ms();
+            if (pos != beat_position || now - beat_ms >= cfg.node_timeout_s * 1000 / 3) {
+                beat_position = pos;
+                beat_ms = now;
+                admin->beat(node_id, pos, [](std::string error) {
+                    if (!error.empty()) log_warn("node heartbeat failed: " + error);
+                });
+            }
+            schedule_beat();
         });
     }
 
@@ -229,9 +266,15 @@ void app::start() {
     int64_t start_position = 0;
     {
         pqxx::work w(*conn);
-        start_position = w.exec("SELECT coalesce(max(position), 0) FROM pglive.tx")[0][0].as<int64_t>();
+        // Not below what retention removed: with every transaction pruned, max(position) is 0.
+        start_position = w.exec("SELECT greatest((SELECT coalesce(max(position), 0) FROM pglive.tx), "
+                                "(SELECT pruned_upto FROM pglive.state))")[0][0].as<int64_t>();
         w.commit();
     }
+    // Registered before serving: from here on retention keeps what this node has not delivered.
+    beat(*conn, m.node_id, start_position);
+    log_info("node " + m.node_id + " holds retention from position " + std::to_string(start_position) +
+             " (node_timeout_s " + std::to_string(m.cfg.node_timeout_s) + ")");
     conn.reset();
 
     m.loader = std::make_unique<db_worker>(m.cfg.db, "loader");
@@ -283,10 +326,9 @@ void app::start() {
     lc.on_transactions = [&m](std::vector<transaction> txs) {
         m.runner->post([txs = std::move(txs)](hub& h) { h.on_transactions(txs); });
     };
-    lc.on_link = [&m](bool up, const std::string& why) {
-        m.set_link(up, why);
-        if (up) log_info("listener: database link up");
-        else log_warn("listener: database link down: " + why);
+    lc.on_link = [&m](bool up, const std::string& why) { m.set_link(up, why); };  // the listener logs it
+    lc.on_gap = [&m](int64_t from, int64_t to) {
+        m.runner->post([from, to](hub& h) { h.on_gap(from, to); });  // before the transactions after it
     };
     m.capture = std::make_unique<listener>(lo, lc);
     m.capture->start(start_position);
@@ -368,8 +410,10 @@ void app::start() {
         log_info("metrics on http://" + no.metrics_host + ":" + std::to_string(m.net->metrics_port()) + "/metrics");
     m.tick_timer = std::make_unique<asio::steady_timer>(m.io);
     m.prune_timer = std::make_unique<asio::steady_timer>(m.io);
+    m.beat_timer = std::make_unique<asio::steady_timer>(m.io);
     m.schedule_tick();
     m.schedule_prune();
+    m.schedule_beat();
 }
 
 void app::run() {
@@ -398,10 +442,20 @@ void app::stop() {
     if (m.stopping.exchange(true)) return;
     m.link_changed.notify_all();
     if (m.capture) m.capture->stop();
+    if (m.admin) {
+        // Leave pglive.nodes, so that a stopped node does not hold retention for node_timeout_s.
+        auto left = std::make_shared<std::promise<void>>();
+        m.admin->leave(m.node_id, [left](std::string error) {
+            if (!error.empty()) log_warn("could not leave pglive.nodes (retention is held until node_timeout_s): " + error);
+            left->set_value();
+        });
+        left->get_future().wait_for(std::chrono::seconds(2));
+    }
     asio::post(m.io, [&m] {
         if (m.net) m.net->stop();
         if (m.tick_timer) m.tick_timer->cancel();
         if (m.prune_timer) m.prune_timer->cancel();
+        if (m.beat_timer) m.beat_timer->cancel();
         m.io.stop();
     });
 }

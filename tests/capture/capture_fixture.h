@@ -69,6 +69,10 @@ public:
             std::lock_guard lock(mutex_);
             (up ? ups_ : downs_)++;
         };
+        cb.on_gap = [this](int64_t from, int64_t to) {
+            std::lock_guard lock(mutex_);
+            gaps_.emplace_back(from, to);
+        };
         listener_ = std::make_unique<listener>(o, cb);
         listener_->start(after);
         EXPECT_TRUE(eventually([this] { return listener_->link_up(); })) << "listener never connected";
@@ -91,6 +95,10 @@ public:
             out.push_back(std::move(t));
         }
         return out;
+    }
+    std::vector<std::pair<int64_t, int64_t>> gaps() const {
+        std::lock_guard lock(mutex_);
+        return gaps_;
     }
     int downs() const {
         std::lock_guard lock(mutex_);
@@ -117,6 +125,7 @@ private:
     mutable std::mutex mutex_;
     std::vector<transaction> txs_;
     int ups_ = 0, downs_ = 0;
+    std::vector<std::pair<int64_t, int64_t>> gaps_;
     std::unique_ptr<listener> listener_;
 };
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <thread>
 
+#include "capture/outbox.h"
 #include "capture_fixture.h"
 
 namespace pglive::test {
@@ -174,7 +175,8 @@ TEST(listener, concurrent_writers_and_killed_connections_lose_nothing_and_repeat
             eventually([&] { return rec.downs() > before && rec.get().link_up(); }, std::chrono::seconds(10));
         }
         if (kills >= 6) break;
-        eventually([&] { return done_writers == writers; }, std::chrono::milliseconds(300));
+        // Short: the writers take about a second here (fsync off), and must outlast 3 kills.
+        eventually([&] { return done_writers == writers; }, std::chrono::milliseconds(100));
     }
     for (auto& t : threads) t.join();
     ASSERT_EQ(failures, 0);
@@ -405,6 +407,103 @@ TEST(listener, writers_ring_only_a_sleeping_listener_and_no_wake_up_is_lost) {
     for (auto& t : writers) t.join();
     ASSERT_TRUE(eventually([&] { return rec.of("public.bell").size() == 420; }, std::chrono::seconds(20)))
         << "delivered " << rec.of("public.bell").size() << " of 420 transactions";
+}
+
+// Issue 9 finding 7: a query error that persists (here: SELECT on the outbox revoked) used to
+// report the link up before the first read, reset the backoff at each "up", and flap about 9
+// times a second. Now the link is never up, on_link says down once, and the backoff grows.
+TEST(listener, a_persistent_query_error_reports_down_once_and_backs_off) {
+    auto admin = connect();
+    exec(*admin, "create role pglive_norights login; grant usage on schema pglive to pglive_norights; "
+                 "grant select, insert, update, delete on all tables in schema pglive to pglive_norights; "
+                 "grant usage, select, update on all sequences in schema pglive to pglive_norights; "
+                 "revoke select on pglive.outbox from pglive_norights");
+    std::mutex mutex;
+    int ups = 0, downs = 0;
+    std::string reason;
+    listener_callbacks cb;
+    cb.on_link = [&](bool up, std::string why) {
+        std::lock_guard lock(mutex);
+        (up ? ups : downs)++;
+        reason = why;
+    };
+    listener_options o;
+    o.conninfo = pg().conninfo() + "?user=pglive_norights";
+    listener l(o, cb);
+    l.start(0);
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return downs > 0;
+    }));
+    // A bounded observation window: 3 s hold the attempts at 0, 0.1, 0.3, 0.7, 1.5 and 3.1 s
+    // with a growing backoff, about 25 without.
+    auto window_start = std::chrono::steady_clock::now();
+    uint64_t failures_before = l.failures();
+    int seen_up = 0;
+    while (std::chrono::steady_clock::now() - window_start < std::chrono::seconds(3)) {
+        seen_up += l.link_up();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(seen_up, 0) << "the link is up only after a read succeeded";
+    uint64_t attempts = l.failures() - failures_before;
+    l.stop();
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(ups, 0) << "a link whose reads fail never came up";
+    EXPECT_EQ(downs, 1) << "one report per change of state";
+    EXPECT_NE(reason.find("permission denied"), std::string::npos) << reason;
+    EXPECT_GE(attempts, 2u);
+    EXPECT_LE(attempts, 7u) << "the backoff must keep growing (100 ms doubling to 5 s)";
+    exec(*admin, "drop owned by pglive_norights; drop role pglive_norights");
+}
+
+// Issue 9 finding 4: a gap (retention removed transactions this listener had not delivered)
+// was only logged at the next reconnect. Now it is reported as on_gap, while reading and at
+// a (re)start, before the transactions after it.
+TEST(listener, a_gap_left_by_retention_is_reported_while_reading_and_at_a_start) {
+    auto admin = connect();
+    exec(*admin, "create table gapped (id int primary key)");
+    attach(*admin, "gapped");
+    listener_options slow;
+    slow.wakeup = "poll";
+    slow.poll_interval_ms = 60000;  // reads only when woken: the prune comes first
+    recorder rec(slow);
+    ASSERT_TRUE(rec.caught_up());
+    int64_t delivered = rec.get().position();
+    exec(*admin, "insert into gapped values (1)");
+    exec(*admin, "insert into gapped values (2)");
+    run_sequencer(*admin);
+    prune(*admin, 0, 1, 30);  // keeps only the newest transaction: the first insert is gone
+    int64_t upto = 0, newest = 0;
+    {
+        pqxx::nontransaction n(*admin);
+        upto = n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
+        newest = n.exec("select max(position) from pglive.tx")[0][0].as<int64_t>();
+    }
+    ASSERT_GT(upto, delivered);
+    rec.get().wake();
+    ASSERT_TRUE(eventually([&] { return rec.get().position() >= newest; }));
+    auto gaps = rec.gaps();
+    ASSERT_EQ(gaps.size(), 1u);
+    EXPECT_EQ(gaps[0], std::make_pair(delivered, upto));
+    auto txs = rec.of("public.gapped");
+    ASSERT_EQ(txs.size(), 1u);
+    EXPECT_EQ(txs[0].position, newest);
+    EXPECT_EQ(txs[0].changes.at(0).new_row, (json{{"id", 2}}));
+
+    // A listener (re)starting from before the gap reports it at once.
+    recorder late(listener_options{}, delivered);
+    ASSERT_TRUE(eventually([&] { return !late.gaps().empty(); }));
+    EXPECT_EQ(late.gaps()[0], std::make_pair(delivered, upto));
+
+    // Retention removed every transaction: a listener starting now has missed nothing.
+    exec(*admin, "select pglive.prune(null, 0, null)");  // a count bound of 0 keeps nothing
+    {
+        pqxx::nontransaction n(*admin);
+        ASSERT_EQ(n.exec("select count(*) from pglive.tx")[0][0].as<int>(), 0);
+    }
+    recorder fresh;
+    ASSERT_TRUE(fresh.caught_up());
+    EXPECT_TRUE(fresh.gaps().empty()) << fresh.gaps()[0].first << ".." << fresh.gaps()[0].second;
 }
 
 }  // namespace

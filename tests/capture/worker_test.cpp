@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "capture/db_worker.h"
+#include "capture/outbox.h"
 #include "capture_fixture.h"
 
 namespace pglive::test {
@@ -184,6 +185,40 @@ TEST(db_worker, answers_every_job_and_reconnects_after_its_connection_is_killed)
     EXPECT_TRUE(listed) << s.dump();
 }
 
+// Issue 9 finding 8: after the server closed a worker's idle connection, the next job used to
+// fail ("Could not obtain client encoding", a 503 on publish) before the worker reconnected.
+TEST(db_worker, the_first_job_after_its_connection_was_terminated_succeeds) {
+    auto admin = connect();
+    db_worker worker(pg().conninfo(), "db-terminated");
+    auto publish = [&](const std::string& topic) {
+        std::promise<std::string> done;
+        worker.publish(topic, json{{"n", 1}}, [&](std::string e) { done.set_value(e); });
+        return wait_answer(done.get_future());
+    };
+    auto list = [&] {
+        std::promise<std::string> done;
+        worker.list_topics([&](std::vector<topic_info>, std::string e) { done.set_value(e); });
+        return wait_answer(done.get_future());
+    };
+    auto terminate = [&] {
+        pqxx::nontransaction n(*admin);
+        ASSERT_EQ(n.exec("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                         "where application_name = 'pglive-db-terminated'")[0][0].as<int>(), 1);
+        ASSERT_TRUE(eventually([&] {
+            return n.exec("select count(*) from pg_stat_activity where application_name = 'pglive-db-terminated'")[0][0]
+                       .as<int>() == 0;
+        })) << "the terminated backend did not exit";
+    };
+    ASSERT_EQ(publish("terminated.warmup"), "");
+    terminate();
+    EXPECT_EQ(publish("terminated.after"), "") << "a publish after the link was closed while idle";
+    terminate();
+    EXPECT_EQ(list(), "") << "a read after the link was closed while idle";
+    pqxx::nontransaction n(*admin);
+    EXPECT_EQ(n.exec("select count(*) from pglive.outbox where topic = 'terminated.after'")[0][0].as<int>(), 1)
+        << "published exactly once";
+}
+
 TEST(db_worker, history_reads_one_topic_and_says_when_retention_cut_it) {
     auto admin = connect();
     exec(*admin, "create table hist (id int primary key); create table hist_other (id int primary key)");
@@ -233,6 +268,60 @@ TEST(db_worker, history_reads_one_topic_and_says_when_retention_cut_it) {
     EXPECT_EQ(q.exec("select count(*) from pglive.outbox o where not exists "
                      "(select 1 from pglive.tx t where t.xid = o.xid)")[0][0].as<int>(), 0)
         << "pruned transactions' outbox rows are gone too";
+}
+
+// Issue 9 finding 4: retention chose by age or count only, and could delete a backlog no
+// listener had delivered yet. Now it never passes a live node's delivered position.
+TEST(retention, never_passes_what_a_live_node_has_not_delivered_and_a_dead_node_stops_holding) {
+    auto admin = connect();
+    exec(*admin, "create table kept (id int primary key)");
+    attach(*admin, "kept");
+    for (int i = 1; i <= 6; ++i) exec(*admin, "insert into kept values (" + std::to_string(i) + ")");
+    run_sequencer(*admin);
+    std::vector<int64_t> pos;
+    {
+        pqxx::nontransaction n(*admin);
+        for (const auto& r : n.exec("select t.position from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                                    "where o.topic = 'public.kept' and o.op = 'I' order by t.position"))
+            pos.push_back(r[0].as<int64_t>());
+    }
+    ASSERT_EQ(pos.size(), 6u);
+    auto kept = [&] {
+        pqxx::nontransaction n(*admin);
+        return n.exec("select count(*) from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                      "where o.topic = 'public.kept'")[0][0].as<int>();
+    };
+    auto pruned_upto = [&] {
+        pqxx::nontransaction n(*admin);
+        return n.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
+    };
+    int before = kept();  // the 6 inserts and the attach control row
+
+    // A node that has delivered only up to the second insert holds everything after it, even
+    // against a count bound of 1.
+    beat(*admin, "test-behind", pos[1]);
+    beat(*admin, "test-current", pos[5]);
+    prune(*admin, 0, 1, 30);
+    EXPECT_EQ(pruned_upto(), pos[1]);
+    EXPECT_EQ(kept(), before - 3) << "the attach row and the first two inserts only";
+    // The older two-argument form holds too.
+    exec(*admin, "select pglive.prune(null, 1)");
+    EXPECT_EQ(pruned_upto(), pos[1]);
+
+    // The node moves on: retention follows it.
+    beat(*admin, "test-behind", pos[3]);
+    prune(*admin, 0, 1, 30);
+    EXPECT_EQ(pruned_upto(), pos[3]);
+
+    // It stops beating: after the node timeout it no longer holds anything, and is forgotten.
+    exec(*admin, "update pglive.nodes set beat_at = now() - interval '31 seconds' where node_id = 'test-behind'");
+    exec(*admin, "update pglive.nodes set delivered = " + std::to_string(pos[5]) + " where node_id = 'test-current'");
+    prune(*admin, 0, 1, 30);
+    EXPECT_GE(pruned_upto(), pos[4]);
+    EXPECT_EQ(kept(), 1) << "the newest transaction only";
+    pqxx::nontransaction n(*admin);
+    EXPECT_EQ(n.exec("select count(*) from pglive.nodes where node_id = 'test-behind'")[0][0].as<int>(), 0);
+    n.exec("delete from pglive.nodes where node_id like 'test-%'");
 }
 
 TEST(capture, every_pglive_connection_names_itself) {

@@ -264,6 +264,25 @@ TEST_F(e2e, the_server_prunes_the_outbox_to_its_retention) {
                          "(SELECT 1 FROM pglive.outbox o WHERE o.xid = t.xid)").get<int>(), 0);
 }
 
+// Retention never passes what a live node has not delivered: a serve is in pglive.nodes from
+// its start, its delivered position follows the stream, and it leaves when it stops.
+TEST_F(e2e, a_serve_records_what_it_delivered_and_leaves_when_it_stops) {
+    sql("CREATE TABLE public.e2e_nodes (id int PRIMARY KEY); SELECT pglive.attach('public.e2e_nodes');");
+    auto s = serve();
+    std::string mine = "SELECT coalesce((SELECT to_jsonb(delivered) FROM pglive.nodes WHERE node_id LIKE '%:" +
+                       std::to_string(s.proc->pid()) + ":%'), 'null')";
+    EXPECT_FALSE(query_json(mine).is_null()) << "registered before it serves";
+    sql("INSERT INTO public.e2e_nodes VALUES (1)");
+    int64_t last = settled_position();
+    EXPECT_TRUE(eventually([&] {
+        json d = query_json(mine);
+        return d.is_number() && d.get<int64_t>() >= last;
+    }, 10s)) << query_json("SELECT coalesce(jsonb_agg(n), '[]') FROM pglive.nodes n").dump();
+    s.proc->signal(SIGTERM);
+    ASSERT_TRUE(s.proc->wait_exit(10s));
+    EXPECT_TRUE(query_json(mine).is_null()) << "a stopped node holds no retention";
+}
+
 TEST_F(e2e, every_connection_names_itself_pglive) {
     auto s = serve();
     ASSERT_TRUE(eventually([&] {

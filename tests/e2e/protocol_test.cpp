@@ -37,6 +37,16 @@ json query_json(const std::string& text) { return proto_db().query_json(text); }
 json rows_of(const std::string& select) { return proto_db().rows_of(select); }
 int64_t last_position() { return proto_db().settled_position(); }
 
+// Retention never removes what a live node has not delivered (pglive.nodes): before pruning
+// on purpose, wait until every running node has recorded that it has everything.
+void wait_until_nodes_delivered_everything() {
+    std::string pos = std::to_string(last_position());
+    ASSERT_TRUE(eventually([&] {
+        return query_json("SELECT to_jsonb(coalesce(min(delivered), " + pos + ") >= " + pos + ") FROM pglive.nodes")
+            .get<bool>();
+    }, 10s)) << query_json("SELECT coalesce(jsonb_agg(n), '[]') FROM pglive.nodes n").dump();
+}
+
 // Positions of the transactions that touched `topic` after `after`, in order.
 std::vector<int64_t> positions_of(const std::string& topic, int64_t after) {
     json j = query_json("SELECT coalesce(jsonb_agg(position ORDER BY position), '[]') FROM pglive.tx t WHERE position > " +
@@ -382,6 +392,7 @@ TEST_F(protocol_e2e, websocket_resume_with_since_gets_the_patches_after_and_no_s
     EXPECT_EQ(a, b);
 
     // Retention pruned the range: a fresh node answers an old `since` with a snapshot.
+    wait_until_nodes_delivered_everything();
     sql("SELECT pglive.prune(null, 1)");
     auto s3 = serve();
     ws_conn c3(s3.port);
@@ -608,6 +619,7 @@ TEST_F(protocol_e2e, long_poll_answers_at_once_parks_and_times_out) {
     EXPECT_EQ(got["pos"], pos);
 
     // A position older than retention: a fresh snapshot on a node that must read the outbox.
+    wait_until_nodes_delivered_everything();
     sql("SELECT pglive.prune(null, 1)");
     auto s2 = serve();
     auto r = test::http_get("127.0.0.1", s2.port, "/poll?topic=" + T + "&since=" + first["pos"].get<std::string>());
@@ -615,6 +627,41 @@ TEST_F(protocol_e2e, long_poll_answers_at_once_parks_and_times_out) {
     got = json::parse(r.body);
     ASSERT_TRUE(got.contains("snapshot")) << got.dump();
     EXPECT_EQ(got["snapshot"], rows_of("SELECT * FROM " + T));
+}
+
+// Issue 9 finding 4: transactions retention removed before the listener delivered them (here
+// the node is made to look dead, and the listener is held in the sequencer meanwhile) leave a
+// gap; subscribers used to keep a wrong state forever. Now they get a fresh snapshot.
+TEST_F(protocol_e2e, a_gap_left_by_retention_gives_subscribers_a_fresh_snapshot) {
+    const std::string T = "public.proto_gap";
+    sql("CREATE TABLE public.proto_gap (id int PRIMARY KEY, v int);"
+        "INSERT INTO public.proto_gap VALUES (1, 1);"
+        "SELECT pglive.attach('public.proto_gap');");
+    auto s = serve();
+    ws_conn c(s.port);
+    c.subscribe({{"topic", T}});
+    ASSERT_EQ(c.subs[T].snapshots, 1);
+
+    // Hold the sequencer's lock: the listener's next read waits in pglive.sequence().
+    auto holder = open_connection(proto_pg().conninfo(), "test");
+    pqxx::nontransaction h(*holder);
+    h.exec("select pg_advisory_lock(7135402871265917000)");
+    sql("INSERT INTO public.proto_gap VALUES (2, 2)");  // lost in the gap
+    sql("INSERT INTO public.proto_gap VALUES (3, 3)");  // kept: delivered after it
+    ASSERT_TRUE(eventually([&] {
+        return query_json("SELECT to_jsonb(count(*)) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                          "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = 'pglive-listener'")
+                   .get<int>() > 0;
+    }, 10s)) << "the listener never waited for the sequencer";
+    h.exec("select pglive.sequence()");
+    h.exec("update pglive.nodes set beat_at = now() - interval '1 hour'");  // the node looks dead
+    h.exec("select pglive.prune(null, 1)");                                  // keeps only the newest
+    h.exec("select pg_advisory_unlock(7135402871265917000)");
+
+    ASSERT_TRUE(c.pump_until([&] { return c.subs[T].snapshots >= 2; })) << s.proc->output();
+    ASSERT_TRUE(c.pump_until([&] { return c.subs[T].state == rows_of("SELECT * FROM " + T); }))
+        << c.subs[T].state.dump();
+    EXPECT_NE(s.proc->output().find("retention removed positions"), std::string::npos) << s.proc->output();
 }
 
 TEST_F(protocol_e2e, publish_to_topics_and_users_through_the_outbox) {

@@ -113,6 +113,12 @@ std::string process::output() const {
     return s;
 }
 
+serve_process::~serve_process() {
+    if (!proc || proc->wait_exit(std::chrono::milliseconds(0))) return;
+    proc->signal(SIGTERM);
+    proc->wait_exit(std::chrono::seconds(10));
+}
+
 serve_process start_serve(const std::string& db, std::vector<std::string> extra_args,
                           std::chrono::milliseconds deadline) {
     // The suites read /metrics freely; its access rules have tests of their own.

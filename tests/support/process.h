@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,6 +47,13 @@ struct serve_process {
     std::unique_ptr<process> proc;
     uint16_t port = 0;
     std::string url;
+
+    serve_process() = default;
+    serve_process(serve_process&&) = default;
+    serve_process& operator=(serve_process&&) = default;
+    // Stops it as an operator would (SIGTERM), so that it leaves pglive.nodes and holds no
+    // retention afterwards (a killed node holds it for node_timeout_s); SIGKILL after 10 s.
+    ~serve_process();
 };
 serve_process start_serve(const std::string& db, std::vector<std::string> extra_args = {},
                           std::chrono::milliseconds deadline = std::chrono::seconds(30));

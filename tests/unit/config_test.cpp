@@ -21,6 +21,26 @@ TEST(config, example_file_documents_every_key_with_its_default) {
     }
 }
 
+TEST(config, example_file_explains_every_key_as_the_table_does) {
+    std::ifstream in(std::string(PGLIVE_SOURCE_DIR) + "/config/pglive.conf");
+    ASSERT_TRUE(in);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    for (auto& k : config_keys()) {
+        std::string block = std::string("# ") + k.help + "\n# " + k.name + " = " + k.default_text;
+        EXPECT_NE(text.find(block), std::string::npos) << "config/pglive.conf lacks, or words otherwise:\n" << block;
+    }
+}
+
+TEST(config, node_timeout_bounds_how_long_a_silent_node_holds_retention) {
+    config c;
+    EXPECT_EQ(c.node_timeout_s, 30);
+    set_config_value(c, "node_timeout_s", "5", "test");
+    EXPECT_EQ(c.node_timeout_s, 5);
+    EXPECT_THROW(set_config_value(c, "node_timeout_s", "2", "test"), config_error);  // beats are 1 s apart
+}
+
 TEST(config, defaults_match_the_table) {
     config c;
     for (auto& k : config_keys()) {

@@ -462,5 +462,61 @@ TEST_F(hub_fixture, channel_state_is_freed_and_series_exist_only_for_attached_to
     EXPECT_TRUE(h->stats().subscriptions_by_topic.empty());
 }
 
+// Issue 9 finding 4: a gap the listener reports (retention removed transactions it had not
+// delivered) reloads every loaded topic and gives each subscription a fresh snapshot; before,
+// subscribers kept a wrong state forever.
+TEST_F(hub_fixture, a_gap_reloads_loaded_topics_and_sends_fresh_snapshots) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    auto open_only = sub("open", {"status=eq.open"});
+    open_only.since = 0;  // a resume point means nothing across a gap
+    h->subscribe(1, open_only);
+    load(0, {row(1, "open", 10)});
+    h->on_transactions({tx(1, 200, {ins(row(2, "open", 20))})});
+    ASSERT_EQ(c->of_type("snapshot").size(), 1u);
+    ASSERT_EQ(loads.size(), 1u);
+
+    // Positions 2..4 were pruned before delivery: row 1 was deleted and row 3 added there.
+    h->on_gap(1, 4);
+    ASSERT_EQ(loads.size(), 2u) << "the topic is reloaded";
+    EXPECT_EQ(loads.back(), "public.orders");
+    h->on_transactions({tx(5, 300, {upd(row(2, "open", 20), row(2, "open", 21))})});  // buffered meanwhile
+    load(4, {row(2, "open", 20), row(3, "open", 30)}, "250:250:");
+    auto snaps = c->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 3u) << "one fresh snapshot per subscription";
+    json want = json::parse(R"({"2":{"id":2,"status":"open","amount":21},"3":{"id":3,"status":"open","amount":30}})");
+    EXPECT_EQ(c->state("all"), want);
+    EXPECT_EQ(c->state("open"), want);
+    EXPECT_EQ(snaps.back()["pos"], "5");
+
+    // Still live afterwards.
+    h->on_transactions({tx(6, 301, {del(row(3, "open", 30))})});
+    EXPECT_EQ(c->state("all"), json::parse(R"({"2":{"id":2,"status":"open","amount":21}})"));
+
+    // A gap with no subscriber just drops the topic from memory; the next subscriber loads it.
+    h->unsubscribe(1, unsubscribe_request{"u1", "all"});
+    h->unsubscribe(1, unsubscribe_request{"u2", "open"});
+    h->on_gap(6, 8);
+    EXPECT_EQ(loads.size(), 2u);
+    h->subscribe(1, sub("again"));
+    EXPECT_EQ(loads.size(), 3u);
+}
+
+// A gap reported while a load is in flight: a load whose read predates the gap's end lacks the
+// pruned changes, and no buffered transaction carries them, so it is read again.
+TEST_F(hub_fixture, a_load_that_read_before_a_gap_ended_is_read_again) {
+    auto c = connect(1);
+    h->subscribe(1, sub("all"));
+    ASSERT_EQ(loads.size(), 1u);
+    h->on_gap(0, 9);
+    load(8, {row(1, "open", 10)}, "250:250:", 8);  // read at 8 < 9
+    EXPECT_TRUE(c->of_type("snapshot").empty());
+    ASSERT_EQ(loads.size(), 2u) << "a load from before the gap's end is asked again";
+    load(9, {row(1, "open", 10), row(2, "open", 20)}, "250:250:", 9);
+    auto snaps = c->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 1u);
+    EXPECT_EQ(snaps[0]["rows"].size(), 2u);
+}
+
 }  // namespace
 }  // namespace pglive
