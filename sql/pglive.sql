@@ -120,14 +120,16 @@ begin
     end if;
 $h$;
 begin
-    execute format($f$create or replace function pglive.capture_insert() returns trigger language plpgsql as $fn$%s
+    execute format($f$create or replace function pglive.capture_insert() returns trigger language plpgsql
+    security definer set search_path = pg_catalog, pglive, pg_temp as $fn$%s
     insert into pglive.outbox (topic, op, new_rows)
         select pglive_topic_, 'I', s.rows from (select jsonb_agg(to_jsonb(n.*) - pglive_hidden_) as rows from pglive_new n) s
         where s.rows is not null;
     %s
     return null;
 end $fn$$f$, head, wake);
-    execute format($f$create or replace function pglive.capture_update() returns trigger language plpgsql as $fn$%s
+    execute format($f$create or replace function pglive.capture_update() returns trigger language plpgsql
+    security definer set search_path = pg_catalog, pglive, pg_temp as $fn$%s
     insert into pglive.outbox (topic, op, old_rows, new_rows)
         select pglive_topic_, 'U', o.rows, n.rows
         from (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_old r) o,
@@ -136,14 +138,16 @@ end $fn$$f$, head, wake);
     %s
     return null;
 end $fn$$f$, head, wake);
-    execute format($f$create or replace function pglive.capture_delete() returns trigger language plpgsql as $fn$%s
+    execute format($f$create or replace function pglive.capture_delete() returns trigger language plpgsql
+    security definer set search_path = pg_catalog, pglive, pg_temp as $fn$%s
     insert into pglive.outbox (topic, op, old_rows)
         select pglive_topic_, 'D', s.rows from (select jsonb_agg(to_jsonb(o.*) - pglive_hidden_) as rows from pglive_old o) s
         where s.rows is not null;
     %s
     return null;
 end $fn$$f$, head, wake);
-    execute format($f$create or replace function pglive.capture_truncate() returns trigger language plpgsql as $fn$
+    execute format($f$create or replace function pglive.capture_truncate() returns trigger language plpgsql
+    security definer set search_path = pg_catalog, pglive, pg_temp as $fn$
 declare
     pglive_topic_ text := case when TG_NARGS >= 1 then TG_ARGV[0] end;
 begin
@@ -159,7 +163,9 @@ end
 $body$;
 
 create or replace function pglive.set_wakeup(mode text) returns void
-language plpgsql as $$
+language plpgsql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
 begin
     if mode is null or mode not in ('notify', 'poll') then
         raise exception 'wakeup mode must be ''notify'' or ''poll'', not %', coalesce(quote_literal(mode), 'null')
@@ -184,7 +190,9 @@ select pglive.install_capture((select wakeup = 'notify' from pglive.state));
 -- soon) and returns false if it could not get it: another node's listener sleeps holding it, or
 -- a long transaction holds it shared; the caller reads the outbox again and retries.
 create or replace function pglive.doze(wait_ms int) returns boolean
-language plpgsql as $$
+language plpgsql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
 begin
     if pg_try_advisory_lock(7135402871265917002) then
         return true;
@@ -200,7 +208,9 @@ end
 $$;
 
 create or replace function pglive.wake() returns void
-language plpgsql as $$
+language plpgsql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
 begin
     if (select wakeup = 'notify' from pglive.state) then
         perform pg_notify('pglive', '');
@@ -209,7 +219,9 @@ end
 $$;
 
 create or replace function pglive.publish(topic text, data jsonb) returns void
-language plpgsql as $$
+language plpgsql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
 begin
     if topic is null or topic = '' then
         raise exception 'publish: topic must be a non-empty text' using errcode = 'invalid_parameter_value';
@@ -372,7 +384,7 @@ $$;
 -- function forbids the scans it never wants (and JIT, which the forbidden scans' costs would
 -- otherwise trigger on the one-row state table: 24 ms).
 create or replace function pglive.sequence() returns bigint
-language plpgsql
+language plpgsql security definer set search_path = pg_catalog, pglive, pg_temp
 set enable_seqscan = off set enable_hashjoin = off set enable_mergejoin = off set jit = off
 as $$
 declare
@@ -403,7 +415,7 @@ $$;
 -- Seconds since the oldest change not yet given a position (0 when none): what sequence()
 -- would take next, read with its plan.
 create or replace function pglive.capture_lag_seconds() returns float8
-language sql stable
+language sql stable security definer set search_path = pg_catalog, pglive, pg_temp
 set enable_seqscan = off set enable_hashjoin = off set enable_mergejoin = off set jit = off
 as $$
     select coalesce((select extract(epoch from now() - min(o.ts))::float8
@@ -423,7 +435,9 @@ create table if not exists pglive.nodes (
 );
 
 create or replace function pglive.beat(node text, delivered bigint) returns void
-language sql as $$
+language sql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
     insert into pglive.nodes (node_id, delivered, beat_at) values (node, delivered, now())
     on conflict (node_id) do update set delivered = greatest(pglive.nodes.delivered, excluded.delivered),
                                         beat_at = excluded.beat_at
@@ -431,7 +445,9 @@ $$;
 
 -- A node that stops cleanly leaves at once instead of holding retention until its timeout.
 create or replace function pglive.leave(node text) returns void
-language sql as $$
+language sql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
     delete from pglive.nodes where node_id = node
 $$;
 
@@ -441,7 +457,9 @@ $$;
 -- position, so a resume from before it is known to be incomplete, and forgets nodes that no
 -- longer hold anything.
 create or replace function pglive.prune(keep_age interval, keep_count bigint, node_timeout interval) returns bigint
-language plpgsql as $$
+language plpgsql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
 declare
     upto bigint := 0;
     held bigint;
@@ -475,6 +493,35 @@ $$;
 
 -- The two-argument form of older pglive versions, with the default node timeout of 30 s.
 create or replace function pglive.prune(keep_age interval, keep_count bigint) returns bigint
-language sql as $$
+language sql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
     select pglive.prune(keep_age, keep_count, interval '30 seconds')
 $$;
+
+-- Least privilege (README: "Roles"). The capture functions run as the schema's owner
+-- (SECURITY DEFINER, search_path pinned), so an application role needs no right on schema
+-- pglive to write an attached table, and no application role may write pglive's tables: a
+-- role that could would forge changes for every subscriber. The server's functions run as the
+-- owner too, so `serve` needs only what pglive.grant_serve gives: reading pglive's tables and
+-- calling those functions (plus SELECT on each attached table, for loads).
+revoke all on schema pglive from public;
+revoke all on all tables in schema pglive from public;
+revoke all on all sequences in schema pglive from public;
+revoke execute on all functions in schema pglive from public;
+-- attach and detach run with their caller's rights (creating triggers needs the table's
+-- owner or its TRIGGER privilege, and writing pglive.tables the schema owner's grant).
+grant execute on function pglive.attach(regclass, text[], text[], text[]), pglive.detach(regclass) to public;
+
+create or replace function pglive.grant_serve(r regrole) returns void
+language plpgsql as $$
+begin
+    execute format('grant usage on schema pglive to %s', r);
+    execute format('grant select on all tables in schema pglive to %s', r);
+    execute format('grant execute on function pglive.sequence(), pglive.capture_lag_seconds(), pglive.doze(int), '
+                   'pglive.wake(), pglive.set_wakeup(text), pglive.publish(text, jsonb), pglive.beat(text, bigint), '
+                   'pglive.leave(text), pglive.prune(interval, bigint, interval), pglive.prune(interval, bigint), '
+                   'pglive.hidden_columns(oid), pglive.exposed_columns(oid) to %s', r);
+end
+$$;
+revoke execute on function pglive.grant_serve(regrole) from public;

@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <fstream>
+#include <sstream>
 #include <atomic>
 #include <random>
 #include <set>
@@ -293,6 +295,89 @@ TEST_F(e2e, every_connection_names_itself_pglive) {
         "SELECT coalesce(jsonb_agg(DISTINCT application_name), '[]') FROM pg_stat_activity WHERE "
         "application_name LIKE 'pglive%'");
     EXPECT_GE(names.size(), 2u) << names.dump();
+}
+
+// The README's least-privilege blocks, in order (```sql blocks of its "Least privilege" section).
+std::vector<std::string> readme_privilege_blocks() {
+    std::ifstream in(std::string(PGLIVE_SOURCE_DIR) + "/README.md");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    auto at = text.find("### Least privilege");
+    auto end = text.find("\n## ", at);
+    std::vector<std::string> blocks;
+    for (auto b = text.find("```sql\n", at); b != std::string::npos && b < end; b = text.find("```sql\n", b)) {
+        b += 7;
+        auto e = text.find("```", b);
+        blocks.push_back(text.substr(b, e - b));
+        b = e + 3;
+    }
+    return blocks;
+}
+
+void sql_as(const std::string& conninfo, const std::string& text) {
+    auto c = open_connection(conninfo, "test");
+    pqxx::work w(*c);
+    w.exec(text);
+    w.commit();
+}
+
+// Issue 10.2: the capture triggers ran with the writer's rights, so a role with only INSERT on
+// its own table got "permission denied for schema pglive"; and a role that could write pglive's
+// tables could forge changes. The README's blocks, as pasted, on a fresh database: a
+// non-superuser serve, an application role with only INSERT/UPDATE/DELETE on its table.
+TEST_F(e2e, least_privilege_roles_from_the_readme) {
+    {
+        auto c = open_connection(pg().conninfo(), "test");
+        pqxx::nontransaction n(*c);
+        n.exec("CREATE DATABASE lp");
+    }
+    auto as = [&](const std::string& role) {
+        auto ci = pg().conninfo("lp");
+        return ci.replace(ci.find("postgres@"), 9, role + "@");
+    };
+    auto blocks = readme_privilege_blocks();
+    ASSERT_EQ(blocks.size(), 3u) << "the README's least-privilege section changed shape";
+    sql_as(pg().conninfo("lp"), blocks[0]);
+    std::string out;
+    ASSERT_EQ(run_cli({"install", "--db", as("pglive_admin")}, &out), 0) << out;
+    sql_as(as("pglive_admin"), blocks[1]);
+    sql_as(pg().conninfo("lp"), "CREATE TABLE public.orders (id int PRIMARY KEY, status text, amount numeric);"
+                                "CREATE ROLE app_writer LOGIN;"
+                                "GRANT INSERT, UPDATE, DELETE ON public.orders TO app_writer");
+    sql_as(pg().conninfo("lp"), blocks[2]);
+    ASSERT_EQ(run_cli({"attach", "public.orders", "--db", as("pglive_admin")}, &out), 0) << out;
+
+    auto s = test::start_serve(as("pglive_serve"), {"--anonymous-topics", "*"});
+    view v;
+    auto ws = subscribe(s.port, "public.orders", v);
+    // The application role writes as before: no right on pglive needed.
+    sql_as(as("app_writer"), "INSERT INTO public.orders VALUES (1, 'open', 10), (2, 'open', 20)");
+    sql_as(as("app_writer"), "UPDATE public.orders SET status = 'done'");
+    sql_as(as("app_writer"), "DELETE FROM public.orders");  // DELETE with a WHERE would need SELECT
+    sql_as(as("app_writer"), "INSERT INTO public.orders VALUES (3, 'late', 30)");
+    auto want = [&] {
+        auto c = open_connection(pg().conninfo("lp"), "test");
+        pqxx::nontransaction n(*c);
+        json rows = json::object();
+        for (auto r : n.exec("SELECT id::text, to_jsonb(o)::text FROM public.orders o")) rows[r[0].c_str()] = json::parse(r[1].c_str());
+        return rows;
+    }();
+    ASSERT_TRUE(pump_until(*ws, v, [&] { return v.state == want; }, 20s)) << v.state.dump() << "\n" << s.proc->output();
+    // ...and can neither forge a change nor publish.
+    for (std::string forge : {"INSERT INTO pglive.outbox (topic, op) VALUES ('public.orders', 'T')",
+                              "SELECT pglive.publish('public.orders', '{}')", "UPDATE pglive.tx SET position = 0"}) {
+        try {
+            sql_as(as("app_writer"), forge);
+            ADD_FAILURE() << "app_writer could run: " << forge;
+        } catch (const pqxx::sql_error& e) {
+            EXPECT_NE(std::string(e.what()).find("permission denied"), std::string::npos) << e.what();
+        }
+    }
+    // serve is no superuser, and pglive's tables hold nothing it may not read.
+    auto c = open_connection(pg().conninfo("lp"), "test");
+    pqxx::nontransaction n(*c);
+    EXPECT_FALSE(n.exec("SELECT rolsuper FROM pg_roles WHERE rolname = 'pglive_serve'")[0][0].as<bool>());
 }
 
 }  // namespace
