@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "core/exact_json.h"
 #include "core/filter.h"
 #include "core/key.h"
 #include "core/patch.h"
@@ -278,7 +279,7 @@ struct hub::impl {
             sub_ptr keep = it->second;
             it = polls.erase(it);
             detach_subscription(*keep);
-            done(poll_answer{200, body.dump()});
+            done(poll_answer{200, dump_exact(body)});  // row values: exact numbers
         }
     }
 
@@ -607,9 +608,13 @@ struct hub::impl {
         if (!is_channel(req.topic) || attached.count(req.topic)) {
             row_filter f;
             row_order o;
+            // Column types come with the attached list (a load's topic_info may lack them).
+            const std::vector<std::string>* types = &t->info.types;
+            if (auto at = attached.find(req.topic); at != attached.end() && at->second.columns == t->info.columns)
+                types = &at->second.types;
             try {
-                f = row_filter::parse(req.filter, t->info.columns);
-                o = row_order::parse(req.order, t->info.columns);
+                f = row_filter::parse(req.filter, t->info.columns, *types);
+                o = row_order::parse(req.order, t->info.columns, *types);
             } catch (const filter_error& e) {
                 throw protocol_error(error_code::bad_filter, e.what(), req.ref);
             }
@@ -740,6 +745,7 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
                 t.pending.push_back(tx);
             }
         }
+        for (auto& name : tx.undecodable) on_undecodable_change(name, tx.position);
         // A topic waiting for the stream to reach its load position may now be complete.
         for (auto& [name, t] : m.topics)
             if (t.st == impl::topic_state::status::loading && t.load && m.position >= t.load->position)
@@ -843,6 +849,27 @@ void hub::on_history(const std::string& topic, int64_t after, history_result res
         m.resume_from_memory(t, *s, std::max(after, s->min_position));
     }
     m.flush_polls();
+}
+
+void hub::on_undecodable_change(const std::string& topic, int64_t position) {
+    auto& m = *impl_;
+    ++stats_.undecodable_changes;
+    auto it = m.topics.find(topic);
+    if (it == m.topics.end()) return;
+    auto& t = it->second;
+    // Never the value: only where it is.
+    std::string why = "a change of " + topic + " at position " + std::to_string(position) +
+                      " could not be decoded; a fresh snapshot follows";
+    for (auto* s : t.subs)
+        if (!s->poll_done) m.send_error(s->conn, "", error_code::undecodable_change, why);
+    if (t.st != impl::topic_state::status::loaded) return;  // a load in flight brings the rows anyway
+    t.st = impl::topic_state::status::unloaded;  // as set_topics does for a re-attached table
+    for (auto* s : t.subs)
+        if (s->sh) {
+            s->ph = impl::subscription::phase::waiting_load;
+            s->since.reset();
+        }
+    m.request_load(t);
 }
 
 void hub::connect(conn_id id, std::shared_ptr<client> c, access who) {
@@ -982,8 +1009,8 @@ void hub::rows(const std::string& topic, const std::vector<std::string>& filter,
         auto token = m.next_poll++;
         s->poll_done = [done = std::move(done)](poll_answer a) {
             if (a.status == 200) {  // {"pos","rows"} is the REST shape
-                auto body = json::parse(a.body);
-                a.body = json{{"pos", body["pos"]}, {"rows", body.value("snapshot", json::object())}}.dump();
+                auto body = parse_exact(a.body);  // exact: rows keep every digit
+                a.body = dump_exact(json{{"pos", body["pos"]}, {"rows", body.value("snapshot", json::object())}});
             }
             done(std::move(a));
         };
