@@ -202,6 +202,9 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
     return translated("load " + topic, [&] {
         topic_load load;
         pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> w(conn);
+        // Rows as the capture triggers write them (pglive.sql, install_capture: the same settings).
+        w.exec("set local timezone = 'UTC'; set local intervalstyle = 'postgres'; "
+               "set local extra_float_digits = 1; set local bytea_output = 'hex'");
         auto cfg = w.exec_params("select relid::regclass::text, to_jsonb(key)::text, "
                                  "to_jsonb(pglive.exposed_columns(relid))::text, pglive.hidden_columns(relid)::text "
                                  "from pglive.tables where topic = $1",
