@@ -7,6 +7,7 @@
 #include "core/key.h"
 #include "core/patch.h"
 #include "core/protocol.h"
+#include "hub/hub.h"
 
 namespace pglive {
 namespace {
@@ -282,6 +283,61 @@ TEST(typed_filter, untyped_columns_still_compare_numbers_exactly) {
     row_order o;
     EXPECT_TRUE(o.before(json::object(), "999999999999999999", json::object(), "9223372036854775807"));
     EXPECT_TRUE(o.before(json::object(), "-9223372036854775808", json::object(), "-5"));
+}
+
+
+// ------------------------------------------------------------------ hub
+
+struct text_client : client {
+    std::vector<std::string> texts;
+    void send(frame f, frame_kind) override { texts.push_back(*f); }
+    void resynced() override {}
+    wire_format format() const override { return wire_format::json; }
+};
+
+TEST(values_hub, typed_filters_exact_frames_and_undecodable_changes) {
+    std::vector<std::string> loads;
+    hub::hooks hk;
+    hk.load_topic = [&](const std::string& t) { loads.push_back(t); };
+    hub h(hk);
+    topic_info info{"public.v", {"id"}, {"id", "n"}, {"bigint", "numeric"}};
+    h.set_topics({info});
+    auto c = std::make_shared<text_client>();
+    access everyone;
+    everyone.topics = {"*"};
+    h.connect(1, c, everyone);
+    subscribe_request r;
+    r.topic = "public.v";
+    r.filter = {"id=gt.4611686018427387914"};
+    h.subscribe(1, r);
+    ASSERT_EQ(loads.size(), 1u);
+    topic_load ld;
+    ld.info = topic_info{"public.v", {"id"}, {"id", "n"}};  // a load's info without types
+    ld.snapshot = pg_snapshot::parse("100:100:");
+    ld.rows = {parse_exact(R"({"id":4611686018427387914,"n":1})"),
+               parse_exact(R"({"id":4611686018427387915,"n":12345678901234567891.5})")};
+    h.on_topic_loaded(ld);
+    ASSERT_EQ(c->texts.size(), 2u);
+    EXPECT_EQ(c->texts[1], R"({"pos":"0","rows":{"4611686018427387915":{"id":4611686018427387915,"n":12345678901234567891.5}},"sub":"public.v","topic":"public.v","type":"snapshot"})");
+    // An undecodable change: an error naming topic and position, then a reload and a fresh snapshot.
+    transaction t{1, "2026-12-02T12:00:00.000000Z", 200, {}};
+    t.undecodable = {"public.v"};
+    h.on_transactions({t});
+    EXPECT_EQ(h.stats().undecodable_changes, 1u);
+    ASSERT_EQ(c->texts.size(), 3u);
+    json err = json::parse(c->texts[2]);
+    EXPECT_EQ(err["type"], "error");
+    EXPECT_EQ(err["code"], "undecodable_change");
+    EXPECT_NE(err["message"].get<std::string>().find("public.v at position 1"), std::string::npos);
+    ASSERT_EQ(loads.size(), 2u);
+    ld.position = 1;
+    h.on_topic_loaded(ld);
+    ASSERT_EQ(c->texts.size(), 4u);
+    EXPECT_NE(c->texts[3].find(R"("type":"snapshot")"), std::string::npos);
+    // REST rows: exact bytes too.
+    std::string body;
+    h.rows("public.v", {"n=gt.12345678901234567891.4"}, std::nullopt, "", everyone, [&](poll_answer a) { body = a.body; });
+    EXPECT_EQ(body, R"({"pos":"1","rows":{"4611686018427387915":{"id":4611686018427387915,"n":12345678901234567891.5}}})");
 }
 
 }  // namespace
