@@ -182,7 +182,7 @@ void set_wakeup(pqxx::connection_base& conn, const std::string& mode) {
 void publish(pqxx::connection_base& conn, const std::string& topic, const json& data) {
     translated("publish " + topic, [&] {
         pqxx::work w(conn);
-        w.exec_params("select pglive.publish($1, $2::jsonb)", topic, data.dump());
+        w.exec_params("select pglive.publish($1, $2::jsonb)", topic, dump_exact(data));
         w.commit();
     });
 }

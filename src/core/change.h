@@ -38,7 +38,7 @@ struct transaction {
     std::vector<change> changes;
     // Topics with a change in this transaction that could not be decoded (logged with topic and
     // position, never the value): their subscribers' views miss it (hub::on_undecodable_change).
-    std::vector<std::string> undecodable;
+    std::vector<std::string> undecodable = {};
 };
 
 }  // namespace pglive

@@ -17,7 +17,7 @@ struct topic_info {
     // Each column's PostgreSQL type (format_type of a domain's base type, e.g. "bigint",
     // "numeric", "timestamp with time zone"), same order as columns; filters and orders compare
     // by it (filter.h value_kind). May be empty (then values compare by their JSON type).
-    std::vector<std::string> types;
+    std::vector<std::string> types = {};
 };
 
 // A table read in one REPEATABLE READ transaction: its rows, the highest position visible

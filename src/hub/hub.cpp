@@ -971,7 +971,7 @@ void hub::publish_user(const std::string& user, const json& data) {
         bool sse = c->second.c->format() == wire_format::sse;
         auto& f = sse ? sse_frame : json_frame;
         if (!f) {
-            std::string text = json{{"type", "message"}, {"user", user}, {"data", data}}.dump();
+            std::string text = dump_exact(json{{"type", "message"}, {"user", user}, {"data", data}});
             if (sse) text = sse_record("message", -1, text);
             f = make_frame(std::move(text));
         }
