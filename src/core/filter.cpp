@@ -413,6 +413,8 @@ std::optional<int> compare(const condition& c, const json& v, size_t n) {
         if (k == value_kind::boolean && c.values[n] != "true" && c.values[n] != "false") return std::nullopt;
         return compare_typed(k, rv, fv);
     }
+    if (v.is_string() && (c.kind == value_kind::text || c.kind == value_kind::uuid || c.kind == value_kind::other))
+        return sign_of(v.get_ref<const std::string&>().compare(c.typed[n].s));  // no copy per row
     if (!read_row(c.kind, v, rv)) return std::nullopt;
     return compare_typed(c.kind, rv, c.typed[n]);
 }
@@ -642,6 +644,8 @@ int compare_values(value_kind k, const json& a, const json& b) {
         if (ra != rb) return ra < rb ? -1 : 1;
         k = inferred(a);
     }
+    if (a.is_string() && b.is_string() && (k == value_kind::text || k == value_kind::uuid || k == value_kind::other))
+        return sign_of(a.get_ref<const std::string&>().compare(b.get_ref<const std::string&>()));
     typed_value x, y;
     bool okx = read_row(k, a, x), oky = read_row(k, b, y);
     if (okx && oky) return compare_typed(k, x, y);
