@@ -14,6 +14,7 @@
 #include "capture/admin.h"
 #include "capture/cluster.h"
 #include "capture/db.h"
+#include "core/exact_json.h"
 #include "core/jwt.h"
 #include "support/http_client.h"
 #include "support/process.h"
@@ -72,8 +73,10 @@ struct ws_conn {
         while (!pred()) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
             if (left.count() <= 0 || ws->closed()) return false;
-            auto m = ws->read(std::min(left, std::chrono::milliseconds(200)));
-            if (m) take(*m);
+            // parse_exact: pglive's own parser, as fast as the server's (nlohmann's made these
+            // readers slower than the server's fan-out of 16 kB rows in the flood test).
+            auto t = ws->read_text(std::min(left, std::chrono::milliseconds(200)));
+            if (t) take(parse_exact(*t));
         }
         return true;
     }
@@ -748,11 +751,8 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
     // client, however fast (a read is fanned out at once). 1024 frames / 16 MB (~0.5 s of this
     // traffic; 8 MB was too little once lz4 made the writers faster) let a fast reader survive
     // being descheduled on a busy host (ctest -j2 runs a browser beside this); the stalled one
-    // still passes it many times over. 2048 frames / 32 MB since the exact-values parser: the
-    // listener reads the outbox ~40% faster than with nlohmann's, faster than these test
-    // readers parse 16 kB frames, so their backlog grows during the run (it stayed under 16 MB
-    // only while the listener was the slowest stage).
-    auto s = serve({"--max-queue-frames", "2048", "--max-queue-bytes", "33554432", "--batch-transactions", "32",
+    // still passes it many times over.
+    auto s = serve({"--max-queue-frames", "1024", "--max-queue-bytes", "16777216", "--batch-transactions", "32",
                     "--history-transactions", "100"});
     auto rss_kb = [&] {
         std::ifstream in("/proc/" + std::to_string(s.proc->pid()) + "/status");
