@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "capture/admin.h"
 #include "capture/db.h"
 #include "core/exact_json.h"
 #include "support/http_client.h"
@@ -151,6 +152,57 @@ TEST(values_e2e, extreme_values_arrive_exact_in_snapshots_patches_and_rest_and_f
     auto health = test::http_get("127.0.0.1", s.port, "/healthz");
     EXPECT_EQ(health.status, 200) << health.body;
     EXPECT_FALSE(has(health.body, "12345678901234567891")) << health.body;
+}
+
+
+// A SQL_ASCII database lets a row hold bytes that are not UTF-8: a change pglive cannot decode.
+// It must not stall capture: that topic's subscribers are told, other topics flow, the log and
+// /healthz never show the value, and the metric counts it.
+TEST(values_e2e, an_undecodable_change_is_skipped_reported_and_never_stalls_other_topics) {
+    auto& db = vdb();
+    {
+        auto c = open_connection(db.conninfo(), "test");
+        pqxx::nontransaction n(*c);
+        n.exec("DROP DATABASE IF EXISTS vascii");
+        n.exec("CREATE DATABASE vascii ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+    }
+    auto conn = open_connection(db.conninfo("vascii"), "test");
+    install_schema(*conn);
+    auto exec = [&](const std::string& text) {
+        pqxx::work w(*conn);
+        w.exec(text);
+        w.commit();
+    };
+    exec("CREATE TABLE public.bad (id int PRIMARY KEY, t text); CREATE TABLE public.good (id int PRIMARY KEY, t text);"
+         "SELECT pglive.attach('public.bad'); SELECT pglive.attach('public.good');");
+    auto s = test::start_serve(db.conninfo("vascii"), {"--anonymous-topics", "*"});
+    test::ws_client bad("127.0.0.1", s.port, "/ws"), good("127.0.0.1", s.port, "/ws");
+    subscribe(bad, {{"op", "subscribe"}, {"topic", "public.bad"}});
+    subscribe(good, {{"op", "subscribe"}, {"topic", "public.good"}});
+
+    exec("INSERT INTO public.bad VALUES (1, 'secret-value-\xff')");
+    exec("INSERT INTO public.good VALUES (1, 'fine')");
+    auto err = bad.read_until([](const json& m) { return m["type"] == "error"; }, 20s);
+    ASSERT_TRUE(err) << "no error for the undecodable change";
+    EXPECT_EQ((*err)["code"], "undecodable_change") << err->dump();
+    EXPECT_TRUE(has((*err)["message"].get<std::string>(), "public.bad at position")) << err->dump();
+    auto p = next_patch(good);
+    ASSERT_TRUE(p) << "capture stalled behind the undecodable change";
+    EXPECT_TRUE(has(*p, R"({"op":"add","path":"/1","value":{"id":1,"t":"fine"}})")) << *p;
+    exec("INSERT INTO public.good VALUES (2, 'still')");
+    ASSERT_TRUE(next_patch(good)) << "capture stalled";
+
+    std::string metrics;  // refreshed from the hub once a second
+    EXPECT_TRUE(test::eventually([&] {
+        metrics = test::http_get("127.0.0.1", s.port, "/metrics").body;
+        return has(metrics, "pglive_undecodable_changes_total 1");
+    }, 10s)) << metrics;
+    auto health = test::http_get("127.0.0.1", s.port, "/healthz");
+    EXPECT_EQ(health.status, 200) << health.body;
+    EXPECT_FALSE(has(health.body, "secret-value")) << health.body;
+    EXPECT_TRUE(test::eventually([&] { return has(s.proc->output(), "skipped a change of public.bad at position"); }, 10s))
+        << s.proc->output();
+    EXPECT_FALSE(has(s.proc->output(), "secret-value")) << s.proc->output();
 }
 
 }  // namespace
