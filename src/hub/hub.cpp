@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "core/exact_json.h"
 #include "core/filter.h"
 #include "core/key.h"
 #include "core/patch.h"
@@ -330,7 +331,7 @@ struct hub::impl {
             sub_ptr keep = it->second;
             it = polls.erase(it);
             detach_subscription(*keep);
-            done(poll_answer{200, body.dump()});
+            done(poll_answer{200, dump_exact(body)});  // row values: exact numbers
         }
     }
 
@@ -344,6 +345,18 @@ struct hub::impl {
         if (at != attached.end()) t.info = at->second;
         else t.info.topic = name;
         return &t;
+    }
+
+    // Reads the topic again; every subscription then gets a fresh snapshot (whatever it was
+    // resuming from means nothing any more): a re-attach, a gap, an undecodable change.
+    void reload(topic_state& t) {
+        t.st = topic_state::status::unloaded;
+        for (auto* s : t.subs)
+            if (s->sh) {
+                s->ph = subscription::phase::waiting_load;
+                s->since.reset();
+            }
+        request_load(t);
     }
 
     void request_load(topic_state& t) {
@@ -681,9 +694,13 @@ struct hub::impl {
         if (!is_channel(req.topic) || attached.count(req.topic)) {
             row_filter f;
             row_order o;
+            // Column types come with the attached list (a load's topic_info may lack them).
+            const std::vector<std::string>* types = &t->info.types;
+            if (auto at = attached.find(req.topic); at != attached.end() && at->second.columns == t->info.columns)
+                types = &at->second.types;
             try {
-                f = row_filter::parse(req.filter, t->info.columns);
-                o = row_order::parse(req.order, t->info.columns);
+                f = row_filter::parse(req.filter, t->info.columns, *types);
+                o = row_order::parse(req.order, t->info.columns, *types);
             } catch (const filter_error& e) {
                 throw protocol_error(error_code::bad_filter, e.what(), req.ref);
             }
@@ -755,15 +772,7 @@ void hub::set_topics(std::vector<topic_info> list) {
         } else if (it->second.key != t.info.key || it->second.columns != t.info.columns) {
             // Re-attached with another key or columns: reload and give everyone a fresh snapshot.
             t.info = it->second;
-            if (t.st != impl::topic_state::status::unloaded) {
-                t.st = impl::topic_state::status::unloaded;
-                for (auto* s : t.subs)
-                    if (s->sh) {
-                        s->ph = impl::subscription::phase::waiting_load;
-                        s->since.reset();
-                    }
-                m.request_load(t);
-            }
+            if (t.st != impl::topic_state::status::unloaded) m.reload(t);
         }
     }
     m.attached = std::move(next);
@@ -793,8 +802,8 @@ std::optional<protocol_error> hub::refusal(const subscribe_request& req, const a
         return protocol_error(error_code::unknown_topic, "no attached table " + req.topic, req.ref);
     }
     try {
-        row_filter::parse(req.filter, at->second.columns);
-        row_order::parse(req.order, at->second.columns);
+        row_filter::parse(req.filter, at->second.columns, at->second.types);
+        row_order::parse(req.order, at->second.columns, at->second.types);
     } catch (const filter_error& e) {
         return protocol_error(error_code::bad_filter, e.what(), req.ref);
     }
@@ -836,6 +845,7 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
                 t.pending.push_back(tx);
             }
         }
+        for (auto& name : tx.undecodable) on_undecodable_change(name, tx.position);
         // A topic waiting for the stream to reach its load position may now be complete.
         for (auto& [name, t] : m.topics)
             if (t.st == impl::topic_state::status::loading && t.load && m.position >= t.load->position)
@@ -937,16 +947,23 @@ void hub::on_gap(int64_t from, int64_t to) {
             t.history.clear();
             continue;
         }
-        // As set_topics does for a re-attach with other columns: reload, then a fresh
-        // snapshot for every subscription (a resume point means nothing across the gap).
-        t.st = impl::topic_state::status::unloaded;
-        for (auto* s : t.subs)
-            if (s->sh) {
-                s->ph = impl::subscription::phase::waiting_load;
-                s->since.reset();
-            }
-        m.request_load(t);
+        m.reload(t);  // a resume point means nothing across the gap
     }
+}
+
+void hub::on_undecodable_change(const std::string& topic, int64_t position) {
+    auto& m = *impl_;
+    ++stats_.undecodable_changes;
+    auto it = m.topics.find(topic);
+    if (it == m.topics.end()) return;
+    auto& t = it->second;
+    // Never the value: only where it is.
+    std::string why = "a change of " + topic + " at position " + std::to_string(position) +
+                      " could not be decoded; a fresh snapshot follows";
+    for (auto* s : t.subs)
+        if (!s->poll_done) m.send_error(s->conn, "", error_code::undecodable_change, why);
+    if (t.st != impl::topic_state::status::loaded) return;  // a load in flight brings the rows anyway
+    m.reload(t);
 }
 
 void hub::connect(conn_id id, std::shared_ptr<client> c, access who) {
@@ -1048,7 +1065,7 @@ void hub::publish_user(const std::string& user, const json& data) {
         bool sse = c->second.c->format() == wire_format::sse;
         auto& f = sse ? sse_frame : json_frame;
         if (!f) {
-            std::string text = json{{"type", "message"}, {"user", user}, {"data", data}}.dump();
+            std::string text = dump_exact(json{{"type", "message"}, {"user", user}, {"data", data}});
             if (sse) text = sse_record("message", -1, text);
             f = make_frame(std::move(text));
         }
@@ -1086,8 +1103,8 @@ void hub::rows(const std::string& topic, const std::vector<std::string>& filter,
         auto token = m.next_poll++;
         s->poll_done = [done = std::move(done)](poll_answer a) {
             if (a.status == 200) {  // {"pos","rows"} is the REST shape
-                auto body = json::parse(a.body);
-                a.body = json{{"pos", body["pos"]}, {"rows", body.value("snapshot", json::object())}}.dump();
+                auto body = parse_exact(a.body);  // exact: rows keep every digit
+                a.body = dump_exact(json{{"pos", body["pos"]}, {"rows", body.value("snapshot", json::object())}});
             }
             done(std::move(a));
         };

@@ -41,6 +41,7 @@ struct hub_stats {
     uint64_t messages_sent = 0;
     uint64_t snapshots_sent = 0;
     uint64_t resyncs = 0;
+    uint64_t undecodable_changes = 0;  // outbox changes pglive could not decode (skipped, logged)
     int64_t position = 0;          // last transaction seen
     std::string last_ts;           // its commit time
     std::map<std::string, uint64_t> changes_by_topic;
@@ -95,6 +96,10 @@ public:
     // they touched is unknown, so every loaded topic is reloaded and each of its subscriptions
     // gets a fresh snapshot (topics nobody subscribes to are just dropped from memory).
     void on_gap(int64_t from, int64_t to);
+    // A change of `topic` at `position` could not be decoded (transaction::undecodable; on_transactions
+    // calls this): counts it, sends the topic's subscribers an `undecodable_change` error and, when
+    // the topic is loaded, reloads it so they get a fresh snapshot instead of a silently wrong view.
+    void on_undecodable_change(const std::string& topic, int64_t position);
 
     // --- from connections ----------------------------------------------------------
     void connect(conn_id id, std::shared_ptr<client> c, access who);
