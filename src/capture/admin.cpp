@@ -269,7 +269,8 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
                               "pg_current_snapshot()::text from pglive.tx")[0];
             load.read_position = pos[0].as<int64_t>();
             load.snapshot = pg_snapshot::parse(pos[1].c_str());
-            auto rows = w.exec_params("select (to_jsonb(t) - $1::text[])::text from " + table + " t",
+            // `alias.*`, never a bare alias: to_jsonb(t) reads a column named t if the table has one.
+            auto rows = w.exec_params("select (to_jsonb(pglive_row_.*) - $1::text[])::text from " + table + " pglive_row_",
                                       std::string(cfg[0][3].c_str()));
             load.rows.reserve(rows.size());
             for (const auto& r : rows) load.rows.push_back(parse_exact(std::string_view(r[0].c_str(), r[0].size())));
