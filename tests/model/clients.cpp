@@ -312,7 +312,7 @@ std::vector<spec> random_specs(pqxx::connection_base& conn, uint64_t seed, int c
         s.table = i % 4 == 3 ? ST : MT;
         const auto& t = tables()[size_t(s.table)];
         std::vector<std::string> filterable = s.table == MT
-            ? std::vector<std::string>{"id", "i4", "i8", "num", "f8", "t", "b", "ts", "grp", "j"}
+            ? std::vector<std::string>{"id", "i4", "i8", "num", "f8", "txt", "b", "ts", "grp", "j"}
             : std::vector<std::string>{"k", "n", "v", "q"};
         int nconds = g.pick(10) < 3 ? 0 : 1 + (g.pick(10) < 3);
         for (int k = 0; k < nconds; ++k) {
@@ -346,7 +346,7 @@ std::vector<spec> random_specs(pqxx::connection_base& conn, uint64_t seed, int c
         if (f.windows && g.chance(0.45)) {
             s.limit = 1 + g.pick(8);
             std::vector<std::string> orderable = s.table == MT
-                ? std::vector<std::string>{"grp", "f8", "ts", "t", "num", "i8", "b", "id", "i4"}
+                ? std::vector<std::string>{"grp", "f8", "ts", "txt", "num", "i8", "b", "id", "i4"}
                 : std::vector<std::string>{"q", "v", "n", "k"};
             int nterms = 1 + (g.pick(10) < 4);
             for (int k = 0; k < nterms; ++k) {

@@ -153,14 +153,14 @@ run_result run_model(const run_config& cfg) {
         install_schema(*conn);
     }
     exec(ci, R"SQL(
-        create table public.mt (id int8 primary key, i4 int4, i8 int8, num numeric, f8 float8, t text, b bool,
+        create table public.mt (id int8 primary key, i4 int4, i8 int8, num numeric, f8 float8, txt text, b bool,
                                 ts timestamptz, j jsonb, grp int4, secret text);
         create table public.st (k text, n int4, v text, q int4, primary key (k, n));
         select pglive.attach('public.mt', exclude => array['secret']);
         select pglive.attach('public.st');
     )SQL");
     exec(ci, audit_schema_sql());
-    exec(ci, "insert into public.mt (id, i4, grp, t, secret) select g, g, g % 5, 'seed', 's' from generate_series(1, 30) g;"
+    exec(ci, "insert into public.mt (id, i4, grp, txt, secret) select g, g, g % 5, 'seed', 's' from generate_series(1, 30) g;"
              "insert into public.st select k, n, 'seed', n % 4 from unnest(array['a','b','c']) k, generate_series(0, 5) n");
 
     std::vector<spec> specs;
@@ -368,6 +368,13 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
     cfg.subs = std::stoi(env("PGLIVE_MODEL_SUBS", "10"));
     cfg.f = features::parse(env("PGLIVE_MODEL_FEATURES", "all"));
     int runs = std::stoi(env("PGLIVE_MODEL_RUNS", "1"));
+    bool minimize_on_failure = env("PGLIVE_MODEL_MINIMIZE", "0") == "1";
+    double minimize_s = std::stod(env("PGLIVE_MODEL_MINIMIZE_SECONDS", "600"));
+    // serve reads every PGLIVE_<KEY> of its environment as a setting and refuses unknown ones.
+    for (const char* v : {"PGLIVE_MODEL_SEED", "PGLIVE_MODEL_TX", "PGLIVE_MODEL_SECONDS", "PGLIVE_MODEL_WRITERS",
+                          "PGLIVE_MODEL_CLIENTS", "PGLIVE_MODEL_SUBS", "PGLIVE_MODEL_FEATURES", "PGLIVE_MODEL_RUNS",
+                          "PGLIVE_MODEL_MINIMIZE", "PGLIVE_MODEL_MINIMIZE_SECONDS"})
+        ::unsetenv(v);
     auto t0 = clock_type::now();
     int64_t total_tx = 0;
     int failed = 0;
@@ -384,8 +391,7 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
             ++failed;
             failed_seeds += " " + std::to_string(c.seed);
             ADD_FAILURE() << "seed " << c.seed << " diverged (re-run: " << c.text() << ")\n" << r.checks.report();
-            if (env("PGLIVE_MODEL_MINIMIZE", "0") == "1")
-                minimize(c, categories(r.checks), std::stod(env("PGLIVE_MODEL_MINIMIZE_SECONDS", "600")));
+            if (minimize_on_failure) minimize(c, categories(r.checks), minimize_s);
         }
     }
     std::cout << "[model] " << runs << " runs, " << total_tx << " transactions, " << int(since_s(t0)) << " s, "

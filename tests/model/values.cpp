@@ -42,7 +42,7 @@ const std::vector<table_def>& tables() {
         v[MT].name = "mt";
         v[MT].topic = "public.mt";
         v[MT].cols = {{"id", col_type::int8},     {"i4", col_type::int4},    {"i8", col_type::int8},
-                      {"num", col_type::numeric}, {"f8", col_type::float8},  {"t", col_type::text},
+                      {"num", col_type::numeric}, {"f8", col_type::float8},  {"txt", col_type::text},
                       {"b", col_type::boolean},   {"ts", col_type::timestamptz}, {"j", col_type::jsonb},
                       {"grp", col_type::int4},    {"secret", col_type::text, true}};
         v[MT].key = {0};
