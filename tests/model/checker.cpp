@@ -7,7 +7,21 @@
 namespace pglive::model {
 
 void check_result::add(const failure& f) {
-    if (counts[f.category]++ == 0) failures.push_back(f);
+    // Different examples: differing in their first line once digits are ignored.
+    auto sig = [](const failure& x) {
+        std::string s;
+        for (char c : x.text.substr(0, x.text.find('\n', 2))) if (!isdigit(static_cast<unsigned char>(c))) s += c;
+        return x.category + s.substr(0, 120);
+    };
+    int same = 0;
+    bool dup = false;
+    for (auto& g : failures)
+        if (g.category == f.category) {
+            ++same;
+            dup |= sig(g) == sig(f);
+        }
+    counts[f.category]++;
+    if (same < 3 && !dup) failures.push_back(f);
     if (f.pos >= 0 && (first_pos < 0 || f.pos < first_pos)) first_pos = f.pos;
 }
 
@@ -21,7 +35,7 @@ std::string check_result::report() const {
     o << "; FAILURES by category:";
     for (auto& [c, n] : counts) o << " " << c << "=" << n;
     o << "\nfirst diverging position: " << first_pos << "\n";
-    for (auto& f : failures) o << "\n=== " << f.category << " (first of " << counts.at(f.category) << ") ===\n" << f.text;
+    for (auto& f : failures) o << "\n=== " << f.category << " (" << counts.at(f.category) << " in all) ===\n" << f.text << "\n";
     return o.str();
 }
 

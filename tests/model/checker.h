@@ -27,7 +27,7 @@ struct failure {
 };
 
 struct check_result {
-    std::vector<failure> failures;   // the first of each category, in full
+    std::vector<failure> failures;   // up to 3 different ones of each category, in full
     std::map<std::string, int> counts;  // every failure, by category
     size_t checks = 0;               // states compared
     int64_t first_pos = -1;          // the lowest position at which anything diverged

@@ -17,10 +17,12 @@ create table model_audit.log (
     stmt   bigint not null,
     tbl    text not null,
     op     "char" not null,
+    tag    text default current_setting('model_audit.tx', true),  -- the writer's name for its transaction
     old_mt public.mt, new_mt public.mt,
     old_st public.st, new_st public.st
 );
 create index on model_audit.log (xid);
+create index on model_audit.log (tag);
 create table model_audit.pos (position bigint primary key, xid xid8 not null);
 
 create function model_audit.stmt() returns trigger language plpgsql as $$
@@ -114,8 +116,9 @@ std::string spec::describe() const {
 
 std::string spec::sql() const {
     const auto& t = tables()[size_t(table)];
+    // Named so that ORDER BY id sorts the column, not this text (an output name wins in ORDER BY).
     std::string key = table == MT ? "id::text" : "'[' || to_json(k)::text || ',' || n::text || ']'";
-    std::string s = "select " + key + " from public." + t.name;
+    std::string s = "select " + key + " as model_key from public." + t.name;
     std::string where;
     for (auto& c : conds) {
         const auto& col = t.cols[size_t(c.col)];

@@ -30,8 +30,12 @@ struct features {
 
 struct tx_record {
     std::string xid;
+    std::string tag;     // "w<writer>-<n>", written into the audit rows (xids are reused after a crash)
     std::string sql;     // every statement sent, in order
-    char outcome = '?';  // C committed, A aborted/rolled back, ? unknown (the commit's answer was lost)
+    // C committed, A rolled back or failed, L connection lost before COMMIT, ? the commit's answer
+    // was lost; resolve_unknown turns ? into c (audit rows carry the tag: committed) or n (none:
+    // not committed, or committed with no row changed).
+    char outcome = '?';
     int writer = 0;
 };
 
