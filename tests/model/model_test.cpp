@@ -9,7 +9,8 @@
 // (90: the write phase's bound), PGLIVE_MODEL_WRITERS (3), PGLIVE_MODEL_CLIENTS (3),
 // PGLIVE_MODEL_SUBS (10), PGLIVE_MODEL_FEATURES (all; e.g. "windows,resume" or "all,-faults"),
 // PGLIVE_MODEL_RUNS (1: seeds seed, seed+1, ...), PGLIVE_MODEL_MINIMIZE (1: on failure, re-run
-// smaller from the same seed while it still fails, for PGLIVE_MODEL_MINIMIZE_SECONDS, 600).
+// smaller from the same seed while it still fails, for PGLIVE_MODEL_MINIMIZE_SECONDS, 600),
+// PGLIVE_MODEL_SABOTAGE (drop|value: corrupt one received message, to see the checker catch it).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -41,6 +42,7 @@ struct run_config {
     int clients = 3;
     int subs = 10;
     features f;
+    std::string sabotage;  // test of the test: "drop" loses one patch, "value" alters one snapshot value
     std::string text() const {
         return "PGLIVE_MODEL_SEED=" + std::to_string(seed) + " PGLIVE_MODEL_TX=" + std::to_string(tx) +
                " PGLIVE_MODEL_SECONDS=" + std::to_string(int(seconds)) + " PGLIVE_MODEL_WRITERS=" +
@@ -316,6 +318,25 @@ run_result run_model(const run_config& cfg) {
         add(at == std::string::npos ? "client_protocol" : "server_error_" + f.substr(at + 8, f.find('"', at + 8) - at - 8), f);
     }
 
+    // The checker must catch a client that lost a patch or got a wrong value (PGLIVE_MODEL_SABOTAGE).
+    for (auto& t : clients.tracks()) {
+        auto& m = t->msgs;
+        bool done = false;
+        for (size_t i = 1; i + 1 < m.size() && !done; ++i) {
+            if (cfg.sabotage == "drop" && m[i].kind == 'P' && m[i + 1].kind == 'P' && m[i - 1].pos > 100) {
+                std::cout << "[model] sabotage: dropping the patch of track " << t->id << " at " << m[i].pos << std::endl;
+                m.erase(m.begin() + long(i));
+                done = true;
+            } else if (cfg.sabotage == "value" && m[i].kind == 'S' && m[i].body.is_object() && !m[i].body.empty()) {
+                auto& row = m[i].body.begin().value();
+                std::cout << "[model] sabotage: altering row " << m[i].body.begin().key() << " of the snapshot of track "
+                          << t->id << " at " << m[i].pos << std::endl;
+                row[row.begin().key()] = "sabotaged";
+                done = true;
+            }
+        }
+        if (done) break;
+    }
     // Every message of every track, at its position.
     check_tracks(out, h, specs, clients.tracks(), txs);
 
@@ -393,13 +414,14 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
     cfg.clients = std::stoi(env("PGLIVE_MODEL_CLIENTS", "3"));
     cfg.subs = std::stoi(env("PGLIVE_MODEL_SUBS", "10"));
     cfg.f = features::parse(env("PGLIVE_MODEL_FEATURES", "all"));
+    cfg.sabotage = env("PGLIVE_MODEL_SABOTAGE", "");
     int runs = std::stoi(env("PGLIVE_MODEL_RUNS", "1"));
     bool minimize_on_failure = env("PGLIVE_MODEL_MINIMIZE", "0") == "1";
     double minimize_s = std::stod(env("PGLIVE_MODEL_MINIMIZE_SECONDS", "600"));
     // serve reads every PGLIVE_<KEY> of its environment as a setting and refuses unknown ones.
     for (const char* v : {"PGLIVE_MODEL_SEED", "PGLIVE_MODEL_TX", "PGLIVE_MODEL_SECONDS", "PGLIVE_MODEL_WRITERS",
                           "PGLIVE_MODEL_CLIENTS", "PGLIVE_MODEL_SUBS", "PGLIVE_MODEL_FEATURES", "PGLIVE_MODEL_RUNS",
-                          "PGLIVE_MODEL_MINIMIZE", "PGLIVE_MODEL_MINIMIZE_SECONDS"})
+                          "PGLIVE_MODEL_MINIMIZE", "PGLIVE_MODEL_MINIMIZE_SECONDS", "PGLIVE_MODEL_SABOTAGE"})
         ::unsetenv(v);
     auto t0 = clock_type::now();
     int64_t total_tx = 0;
