@@ -283,6 +283,13 @@ void client_pool::run(int c) {
                     t->pos = msg.pos;
                     t->live = true;
                     t->msgs.push_back(std::move(msg));
+                } else if (type == "subscribed") {
+                    // A resume with nothing to send gets no snapshot and no patch: live from here.
+                    auto it = subs.find(m.value("sub", ""));
+                    if (it != subs.end()) {
+                        std::lock_guard<std::mutex> g(it->second.first->mutex);
+                        it->second.first->live = it->second.first->pos >= 0;
+                    }
                 } else if (type == "error") {
                     fail("server error frame on node " + std::to_string(node) + ": " + text->substr(0, 300));
                 }

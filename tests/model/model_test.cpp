@@ -322,8 +322,8 @@ run_result run_model(const run_config& cfg) {
     for (auto& t : clients.tracks()) {
         auto& m = t->msgs;
         bool done = false;
-        for (size_t i = 1; i + 1 < m.size() && !done; ++i) {
-            if (cfg.sabotage == "drop" && m[i].kind == 'P' && m[i + 1].kind == 'P' && m[i - 1].pos > 100) {
+        for (size_t i = 0; i + 1 < m.size() && !done; ++i) {
+            if (cfg.sabotage == "drop" && i > 0 && m[i].kind == 'P' && m[i + 1].kind == 'P' && m[i - 1].pos > 100) {
                 std::cout << "[model] sabotage: dropping the patch of track " << t->id << " at " << m[i].pos << std::endl;
                 m.erase(m.begin() + long(i));
                 done = true;
