@@ -5,11 +5,12 @@
 // PostgreSQL restarted fast and immediate), then every message every client received is checked
 // against an oracle built from the test's own audit trigger (oracle.h, checker.h).
 //
-// Environment: PGLIVE_MODEL_SEED (default: time), PGLIVE_MODEL_TX (4000), PGLIVE_MODEL_SECONDS
-// (90: the write phase's bound), PGLIVE_MODEL_WRITERS (3), PGLIVE_MODEL_CLIENTS (3),
+// Environment: PGLIVE_MODEL_SEED (default: time), PGLIVE_MODEL_TX (8000), PGLIVE_MODEL_SECONDS
+// (150: the write phase's bound; writers pace themselves to finish in 3/4 of it), PGLIVE_MODEL_WRITERS (3), PGLIVE_MODEL_CLIENTS (3),
 // PGLIVE_MODEL_SUBS (10), PGLIVE_MODEL_FEATURES (all; e.g. "windows,resume" or "all,-faults"),
 // PGLIVE_MODEL_RUNS (1: seeds seed, seed+1, ...), PGLIVE_MODEL_MINIMIZE (1: on failure, re-run
-// smaller from the same seed while it still fails, for PGLIVE_MODEL_MINIMIZE_SECONDS, 600),
+// smaller from the same seed while it still fails, for PGLIVE_MODEL_MINIMIZE_SECONDS, 600, with
+// one of the categories in PGLIVE_MODEL_MINIMIZE_CATEGORIES, default: any the first run had),
 // PGLIVE_MODEL_SABOTAGE (drop|value: corrupt one received message, to see the checker catch it).
 #include <gtest/gtest.h>
 
@@ -36,8 +37,8 @@ using clock_type = std::chrono::steady_clock;
 
 struct run_config {
     uint64_t seed = 1;
-    int tx = 4000;
-    double seconds = 90;
+    int tx = 8000;
+    double seconds = 150;
     int writers = 3;
     int clients = 3;
     int subs = 10;
@@ -408,8 +409,8 @@ void minimize(run_config cfg, const std::set<std::string>& wanted, double budget
 TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_oracle) {
     run_config cfg;
     cfg.seed = std::stoull(env("PGLIVE_MODEL_SEED", std::to_string(uint64_t(std::time(nullptr)) % 1000000)));
-    cfg.tx = std::stoi(env("PGLIVE_MODEL_TX", "4000"));
-    cfg.seconds = std::stod(env("PGLIVE_MODEL_SECONDS", "90"));
+    cfg.tx = std::stoi(env("PGLIVE_MODEL_TX", "8000"));
+    cfg.seconds = std::stod(env("PGLIVE_MODEL_SECONDS", "150"));
     cfg.writers = std::stoi(env("PGLIVE_MODEL_WRITERS", "3"));
     cfg.clients = std::stoi(env("PGLIVE_MODEL_CLIENTS", "3"));
     cfg.subs = std::stoi(env("PGLIVE_MODEL_SUBS", "10"));
@@ -418,10 +419,17 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
     int runs = std::stoi(env("PGLIVE_MODEL_RUNS", "1"));
     bool minimize_on_failure = env("PGLIVE_MODEL_MINIMIZE", "0") == "1";
     double minimize_s = std::stod(env("PGLIVE_MODEL_MINIMIZE_SECONDS", "600"));
+    std::set<std::string> minimize_cats;
+    {
+        std::stringstream ss(env("PGLIVE_MODEL_MINIMIZE_CATEGORIES", ""));
+        for (std::string c; std::getline(ss, c, ',');)
+            if (!c.empty()) minimize_cats.insert(c);
+    }
     // serve reads every PGLIVE_<KEY> of its environment as a setting and refuses unknown ones.
     for (const char* v : {"PGLIVE_MODEL_SEED", "PGLIVE_MODEL_TX", "PGLIVE_MODEL_SECONDS", "PGLIVE_MODEL_WRITERS",
                           "PGLIVE_MODEL_CLIENTS", "PGLIVE_MODEL_SUBS", "PGLIVE_MODEL_FEATURES", "PGLIVE_MODEL_RUNS",
-                          "PGLIVE_MODEL_MINIMIZE", "PGLIVE_MODEL_MINIMIZE_SECONDS", "PGLIVE_MODEL_SABOTAGE"})
+                          "PGLIVE_MODEL_MINIMIZE", "PGLIVE_MODEL_MINIMIZE_SECONDS", "PGLIVE_MODEL_SABOTAGE",
+                          "PGLIVE_MODEL_MINIMIZE_CATEGORIES"})
         ::unsetenv(v);
     auto t0 = clock_type::now();
     int64_t total_tx = 0;
@@ -439,7 +447,12 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
             ++failed;
             failed_seeds += " " + std::to_string(c.seed);
             ADD_FAILURE() << "seed " << c.seed << " diverged (re-run: " << c.text() << ")\n" << r.checks.report();
-            if (minimize_on_failure) minimize(c, categories(r.checks), minimize_s);
+            if (minimize_on_failure) {
+                auto wanted = minimize_cats.empty() ? categories(r.checks) : minimize_cats;
+                bool any = false;
+                for (auto& cat : categories(r.checks)) any |= wanted.count(cat) > 0;
+                if (any) minimize(c, wanted, minimize_s);
+            }
         }
     }
     std::cout << "[model] " << runs << " runs, " << total_tx << " transactions, " << int(since_s(t0)) << " s, "
