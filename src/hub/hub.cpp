@@ -174,7 +174,8 @@ struct hub::impl {
         shape* sh = nullptr;        // null for a channel (messages only)
         // Resume: patches at or below this position are not sent (the client already has them).
         int64_t min_position = 0;
-        enum class phase { waiting_load, waiting_history, live } ph = phase::waiting_load;
+        enum class phase { waiting_load, waiting_history, waiting_stream, live } ph = phase::waiting_load;
+        int64_t stream_deadline = 0;   // waiting_stream: when a snapshot answers instead
         std::optional<int64_t> since;  // while waiting: resume point, or nullopt for a snapshot
         int64_t history_upto = 0;      // waiting_history: the outbox is read up to here
         // Long-poll: answers once, then the subscription is removed.
@@ -227,6 +228,7 @@ struct hub::impl {
     std::map<uint64_t, sub_ptr> polls;
     uint64_t next_poll = 1;
     uint64_t next_tag = 1;
+    std::set<subscription*> ahead;  // waiting_stream: resumed from a position the stream has not reached
     int64_t gap_upto = 0;  // the end of the last gap the listener reported
     int64_t position = 0;  // the last transaction received
 
@@ -636,8 +638,10 @@ struct hub::impl {
             return;
         }
         int64_t since = *s.since;
-        if (since > position) {  // beyond anything this node has: a position it cannot vouch for
-            send_snapshot(t, s);
+        if (since > position) {  // this node lags, or the position exists nowhere: wait a while
+            s.ph = subscription::phase::waiting_stream;
+            s.stream_deadline = now() + limits.future_since_wait_ms;
+            ahead.insert(&s);
             return;
         }
         if (since >= t.history_floor) {
@@ -662,7 +666,35 @@ struct hub::impl {
     }
 
     // ---------------------------------------------------------------- subscriptions
+    // Subscriptions whose `since` the stream has reached resume; past their deadline, a snapshot.
+    void serve_ahead(bool deadline_passed) {
+        if (ahead.empty()) return;
+        int64_t t_now = deadline_passed ? now() : 0;
+        std::vector<subscription*> ready;
+        for (auto it = ahead.begin(); it != ahead.end();) {
+            subscription* s = *it;
+            bool reached = s->since && *s->since <= position;
+            bool late = deadline_passed && t_now >= s->stream_deadline;
+            if (s->ph != subscription::phase::waiting_stream) {
+                it = ahead.erase(it);  // moved on (a reload): no longer waiting here
+            } else if (reached || late) {
+                if (!reached) s->since.reset();  // no node has that position: start afresh
+                ready.push_back(s);
+                it = ahead.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (subscription* s : ready) {
+            auto t = topics.find(s->topic);
+            if (t == topics.end()) continue;
+            if (t->second.st == topic_state::status::loaded) start_subscription(t->second, *s);
+            else s->ph = subscription::phase::waiting_load;
+        }
+    }
+
     void detach_subscription(subscription& s) {
+        ahead.erase(&s);
         auto t = topics.find(s.topic);
         if (t != topics.end()) {
             t->second.subs.erase(&s);
@@ -851,6 +883,7 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
             if (t.st == impl::topic_state::status::loading && t.load && m.position >= t.load->position)
                 m.finish_load(t);
     }
+    m.serve_ahead(false);
     m.flush_polls();
     if (refresh && m.hk.refresh_topics) m.hk.refresh_topics();
 }
@@ -1167,6 +1200,8 @@ void hub::tick() {
         t.shapes.clear();
     }
     stats_.topics_held = m.topics.size();
+    m.serve_ahead(true);
+    m.flush_polls();
 }
 
 }  // namespace pglive

@@ -27,6 +27,10 @@ struct hub_limits {
     size_t max_subscriptions_per_connection = 100;  // bounds per-connection hub work and memory
     size_t history_transactions = 10000;            // per topic, kept in memory for resume/poll
     int64_t unload_after_ms = 60000;                // a topic with no subscriber is dropped after this
+    // A `since` beyond this node's position waits this long for the stream to reach it (the
+    // node lags behind the one that gave the position), then gets a fresh snapshot (a position
+    // no node has: a client of another database, or a made-up number).
+    int64_t future_since_wait_ms = 10000;
 };
 
 // Counters for /metrics (read on the hub strand).
