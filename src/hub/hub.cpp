@@ -633,17 +633,19 @@ struct hub::impl {
             s.min_position = position;
             return;
         }
-        if (!s.since || s.sh->limit) {
-            send_snapshot(t, s);
-            return;
-        }
-        int64_t since = *s.since;
-        if (since > position) {  // this node lags, or the position exists nowhere: wait a while
+        if (s.since && *s.since > position) {
+            // This node lags, or the position exists nowhere: wait a while, so that whatever the
+            // answer (patches, or a window's snapshot), positions never go back below `since`.
             s.ph = subscription::phase::waiting_stream;
             s.stream_deadline = now() + limits.future_since_wait_ms;
             ahead.insert(&s);
             return;
         }
+        if (!s.since || s.sh->limit) {
+            send_snapshot(t, s);
+            return;
+        }
+        int64_t since = *s.since;
         if (since >= t.history_floor) {
             resume_from_memory(t, s, since);
             return;

@@ -541,6 +541,16 @@ TEST_F(hub_fixture, since_ahead_of_the_node_waits_for_the_stream_then_a_snapshot
     ASSERT_EQ(p.size(), 1u);
     EXPECT_EQ(p[0]["pos"], "4");
 
+    auto w = connect(4);  // a window resuming ahead: its snapshot is never labelled below since
+    auto wr = sub("top");
+    wr.limit = 2;
+    wr.since = 5;
+    h->subscribe(4, wr);
+    EXPECT_TRUE(w->of_type("snapshot").empty());
+    h->on_transactions({tx(5, 205, {ins(row(6, "open", 60))})});
+    ASSERT_EQ(w->of_type("snapshot").size(), 1u);
+    EXPECT_EQ(w->of_type("snapshot")[0]["pos"], "5");
+
     auto c = connect(3);  // a position that exists nowhere
     auto f = sub("all");
     f.since = 999;
@@ -551,8 +561,8 @@ TEST_F(hub_fixture, since_ahead_of_the_node_waits_for_the_stream_then_a_snapshot
     h->tick();
     auto snaps = c->of_type("snapshot");
     ASSERT_EQ(snaps.size(), 1u);
-    EXPECT_EQ(snaps[0]["pos"], "4");
-    EXPECT_EQ(snaps[0]["rows"].size(), 5u);
+    EXPECT_EQ(snaps[0]["pos"], "5");
+    EXPECT_EQ(snaps[0]["rows"].size(), 6u);
 }
 
 }  // namespace
