@@ -10,7 +10,8 @@
 // PGLIVE_MODEL_SUBS (10), PGLIVE_MODEL_FEATURES (all; e.g. "windows,resume" or "all,-faults"),
 // PGLIVE_MODEL_RUNS (1: seeds seed, seed+1, ...), PGLIVE_MODEL_MINIMIZE (1: on failure, re-run
 // smaller from the same seed while it still fails, for PGLIVE_MODEL_MINIMIZE_SECONDS, 600, with
-// one of the categories in PGLIVE_MODEL_MINIMIZE_CATEGORIES, default: any the first run had),
+// one of the categories in PGLIVE_MODEL_MINIMIZE_CATEGORIES, default: any the first run had;
+// PGLIVE_MODEL_MINIMIZE_TRIES runs per candidate, 2, since runs are not deterministic),
 // PGLIVE_MODEL_SABOTAGE (drop|value: corrupt one received message, to see the checker catch it).
 #include <gtest/gtest.h>
 
@@ -359,22 +360,26 @@ std::set<std::string> categories(const check_result& r) {
 
 // Greedy shrinking from the same seed: keep a smaller configuration while it still fails
 // with one of the original failure categories.
-void minimize(run_config cfg, const std::set<std::string>& wanted, double budget_s) {
+// A run is not deterministic (threads, faults): each candidate gets `tries` runs.
+void minimize(run_config cfg, const std::set<std::string>& wanted, double budget_s, int tries) {
     auto t0 = clock_type::now();
     run_config best = cfg;
     std::string best_report;
     auto try_cfg = [&](const run_config& c) {
         if (since_s(t0) > budget_s) return false;
-        std::cout << "[model] minimize: trying " << c.text() << std::endl;
-        auto r = run_model(c);
-        bool still = false;
-        for (auto& cat : categories(r.checks)) still |= wanted.count(cat) > 0;
-        std::cout << "[model] minimize: " << (still ? "still fails" : "passes") << " (" << int(r.seconds) << " s)" << std::endl;
-        if (still) {
-            best = c;
-            best_report = r.checks.report();
+        for (int i = 0; i < tries && since_s(t0) < budget_s; ++i) {
+            std::cout << "[model] minimize: trying " << c.text() << std::endl;
+            auto r = run_model(c);
+            bool still = false;
+            for (auto& cat : categories(r.checks)) still |= wanted.count(cat) > 0;
+            std::cout << "[model] minimize: " << (still ? "still fails" : "passes") << " (" << int(r.seconds) << " s)" << std::endl;
+            if (still) {
+                best = c;
+                best_report = r.checks.report();
+                return true;
+            }
         }
-        return still;
+        return false;
     };
     for (bool progress = true; progress && since_s(t0) < budget_s;) {
         progress = false;
@@ -419,6 +424,7 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
     int runs = std::stoi(env("PGLIVE_MODEL_RUNS", "1"));
     bool minimize_on_failure = env("PGLIVE_MODEL_MINIMIZE", "0") == "1";
     double minimize_s = std::stod(env("PGLIVE_MODEL_MINIMIZE_SECONDS", "600"));
+    std::string minimize_tries = env("PGLIVE_MODEL_MINIMIZE_TRIES", "2");
     std::set<std::string> minimize_cats;
     {
         std::stringstream ss(env("PGLIVE_MODEL_MINIMIZE_CATEGORIES", ""));
@@ -429,7 +435,7 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
     for (const char* v : {"PGLIVE_MODEL_SEED", "PGLIVE_MODEL_TX", "PGLIVE_MODEL_SECONDS", "PGLIVE_MODEL_WRITERS",
                           "PGLIVE_MODEL_CLIENTS", "PGLIVE_MODEL_SUBS", "PGLIVE_MODEL_FEATURES", "PGLIVE_MODEL_RUNS",
                           "PGLIVE_MODEL_MINIMIZE", "PGLIVE_MODEL_MINIMIZE_SECONDS", "PGLIVE_MODEL_SABOTAGE",
-                          "PGLIVE_MODEL_MINIMIZE_CATEGORIES"})
+                          "PGLIVE_MODEL_MINIMIZE_CATEGORIES", "PGLIVE_MODEL_MINIMIZE_TRIES"})
         ::unsetenv(v);
     auto t0 = clock_type::now();
     int64_t total_tx = 0;
@@ -451,7 +457,7 @@ TEST(model, randomized_writers_faults_and_subscriptions_against_an_independent_o
                 auto wanted = minimize_cats.empty() ? categories(r.checks) : minimize_cats;
                 bool any = false;
                 for (auto& cat : categories(r.checks)) any |= wanted.count(cat) > 0;
-                if (any) minimize(c, wanted, minimize_s);
+                if (any) minimize(c, wanted, minimize_s, std::stoi(minimize_tries));
             }
         }
     }
