@@ -146,6 +146,7 @@ void db_worker::load_topic(std::string topic, std::function<void(topic_load)> cb
               topic_load l;
               l.info.topic = topic;
               l.error = err;
+              l.transient = true;  // a database error, not "no such topic": the hub retries
               cb(std::move(l));
           },
           true});

@@ -35,6 +35,7 @@ struct topic_load {
     pg_snapshot snapshot;
     std::vector<json> rows;
     std::string error;  // non-empty when the load failed (e.g. "no attached table public.x")
+    bool transient = false;  // the database failed (connection lost, a restart): retry, keep the subscribers
 };
 
 }  // namespace pglive

@@ -210,6 +210,9 @@ struct hub::impl {
         std::map<std::string, std::unique_ptr<shape>> shapes;
         std::set<subscription*> subs;  // every subscription of the topic (channels: no shape)
         int64_t idle_since = 0;
+        // A load the database failed (a restart): tick() asks again then, backing off.
+        int64_t retry_load_at = 0;
+        int load_failures = 0;
     };
 
     struct connection {
@@ -896,6 +899,15 @@ void hub::on_topic_loaded(topic_load load) {
     if (it == m.topics.end()) return;  // nobody waits any more
     auto& t = it->second;
     if (t.st != impl::topic_state::status::loading) return;
+    if (!load.error.empty() && load.transient && !t.subs.empty()) {
+        // The database is away, not the table: the subscribers wait (and /healthz says why);
+        // the load is asked again from tick(), 100 ms doubling to 5 s.
+        t.st = impl::topic_state::status::unloaded;
+        t.pending.clear();
+        t.retry_load_at = m.now() + std::min<int64_t>(5000, int64_t(100) << std::min(t.load_failures, 6));
+        ++t.load_failures;
+        return;
+    }
     if (!load.error.empty()) {
         t.st = impl::topic_state::status::unloaded;
         t.pending.clear();
@@ -903,6 +915,7 @@ void hub::on_topic_loaded(topic_load load) {
         m.flush_polls();
         return;
     }
+    t.load_failures = 0;
     if (load.read_position < m.gap_upto) {
         // Its snapshot predates a gap's end: the rows miss what retention removed unseen, and
         // no buffered transaction carries it. Read again.
@@ -1202,6 +1215,13 @@ void hub::tick() {
         t.shapes.clear();
     }
     stats_.topics_held = m.topics.size();
+    for (auto& [name, t] : m.topics)  // loads the database failed, due again
+        if (t.st == impl::topic_state::status::unloaded && t.load_failures > 0 && now >= t.retry_load_at) {
+            bool waiting = false;
+            for (auto* s : t.subs) waiting = waiting || s->ph == impl::subscription::phase::waiting_load;
+            if (waiting) m.request_load(t);
+            else t.load_failures = 0;
+        }
     m.serve_ahead(true);
     m.flush_polls();
 }

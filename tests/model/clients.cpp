@@ -319,8 +319,9 @@ std::vector<spec> random_specs(pqxx::connection_base& conn, uint64_t seed, int c
         s.table = i % 4 == 3 ? ST : MT;
         const auto& t = tables()[size_t(s.table)];
         std::vector<std::string> filterable = s.table == MT
-            ? std::vector<std::string>{"id", "i4", "i8", "num", "f8", "txt", "b", "ts", "grp", "j"}
+            ? std::vector<std::string>{"id", "i4", "i8", "num", "f8", "txt", "b", "ts", "grp"}
             : std::vector<std::string>{"k", "n", "v", "q"};
+        if (s.table == MT && f.jsonnull) filterable.push_back("j");  // see features::jsonnull
         int nconds = g.pick(10) < 3 ? 0 : 1 + (g.pick(10) < 3);
         for (int k = 0; k < nconds; ++k) {
             condition c;

@@ -29,9 +29,9 @@ features features::parse(const std::string& text) {
         bool* p = name == "types" ? &f.types : name == "zones" ? &f.zones : name == "faults" ? &f.faults
                 : name == "pgrestart" ? &f.pgrestart : name == "truncate" ? &f.truncate
                 : name == "windows" ? &f.windows : name == "resume" ? &f.resume : name == "nodes" ? &f.nodes
-                : name == "retention" ? &f.retention : nullptr;
+                : name == "retention" ? &f.retention : name == "jsonnull" ? &f.jsonnull : nullptr;
         if (!p) throw std::invalid_argument("PGLIVE_MODEL_FEATURES: unknown feature '" + name +
-                                            "' (types,zones,faults,pgrestart,truncate,windows,resume,nodes,retention)");
+                                            "' (types,zones,faults,pgrestart,truncate,windows,resume,nodes,retention,jsonnull)");
         *p = on;
     }
     return f;
@@ -51,6 +51,7 @@ std::string features::text() const {
     add(resume, "resume");
     add(nodes, "nodes");
     add(retention, "retention");
+    add(jsonnull, "jsonnull");
     return s.empty() ? "none" : s;
 }
 

@@ -14,9 +14,9 @@ namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 
 namespace {
-http_result request(http::verb verb, const std::string& host, uint16_t port, const std::string& target,
-                    const std::string& body, const std::map<std::string, std::string>& headers,
-                    std::chrono::milliseconds deadline) {
+// Connects, lets `write` send the request, reads one response; status 0 on any failure.
+template <class Write>
+http_result exchange(const std::string& host, uint16_t port, std::chrono::milliseconds deadline, Write&& write) {
     http_result out;
     try {
         boost::asio::io_context ioc;
@@ -24,15 +24,7 @@ http_result request(http::verb verb, const std::string& host, uint16_t port, con
         stream.expires_after(deadline);
         tcp::resolver resolver(ioc);
         stream.connect(resolver.resolve(host, std::to_string(port)));
-        http::request<http::string_body> req{verb, target, 11};
-        req.set(http::field::host, host + ":" + std::to_string(port));
-        for (auto& [k, v] : headers) req.set(k, v);
-        if (verb == http::verb::post) {
-            req.set(http::field::content_type, "application/json");
-            req.body() = body;
-            req.prepare_payload();
-        }
-        http::write(stream, req);
+        write(stream);
         beast::flat_buffer buffer;
         http::response<http::string_body> res;
         http::read(stream, buffer, res);
@@ -45,6 +37,20 @@ http_result request(http::verb verb, const std::string& host, uint16_t port, con
         out.status = 0;
     }
     return out;
+}
+
+http_result request(http::verb verb, const std::string& host, uint16_t port, const std::string& target,
+                    const std::string& body, const std::map<std::string, std::string>& headers,
+                    std::chrono::milliseconds deadline) {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, host + ":" + std::to_string(port));
+    for (auto& [k, v] : headers) req.set(k, v);
+    if (verb == http::verb::post) {
+        req.set(http::field::content_type, "application/json");
+        req.body() = body;
+        req.prepare_payload();
+    }
+    return exchange(host, port, deadline, [&](beast::tcp_stream& s) { http::write(s, req); });
 }
 }  // namespace
 
@@ -60,24 +66,7 @@ http_result http_post(const std::string& host, uint16_t port, const std::string&
 
 http_result http_raw(const std::string& host, uint16_t port, const std::string& bytes,
                      std::chrono::milliseconds deadline) {
-    http_result out;
-    try {
-        boost::asio::io_context ioc;
-        beast::tcp_stream stream(ioc);
-        stream.expires_after(deadline);
-        tcp::resolver resolver(ioc);
-        stream.connect(resolver.resolve(host, std::to_string(port)));
-        boost::asio::write(stream, boost::asio::buffer(bytes));
-        beast::flat_buffer buffer;
-        http::response<http::string_body> res;
-        http::read(stream, buffer, res);
-        out.status = int(res.result_int());
-        for (auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
-        out.body = res.body();
-    } catch (const std::exception&) {
-        out.status = 0;
-    }
-    return out;
+    return exchange(host, port, deadline, [&](beast::tcp_stream& s) { boost::asio::write(s, boost::asio::buffer(bytes)); });
 }
 
 sse_client::sse_client(const std::string& host, uint16_t port, const std::string& target,
