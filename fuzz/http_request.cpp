@@ -18,10 +18,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     parser.body_limit(net_options{}.max_http_body);
     parser.header_limit(16 * 1024);
     parser.eager(true);
+    // As http::async_read feeds it: put() until it is done, wants more, or fails; then the
+    // peer closes (a body without a length ends at EOF).
     boost::beast::error_code ec;
-    size_t used = parser.put(boost::asio::buffer(data, size), ec);
-    (void)used;
-    if (!ec && !parser.is_done()) parser.put_eof(ec);  // the peer closed: a body without a length ends here
+    size_t used = 0;
+    while (!parser.is_done() && used < size) {
+        size_t n = parser.put(boost::asio::buffer(data + used, size - used), ec);
+        used += n;
+        if (ec == http::error::need_more) ec = {};
+        if (ec || n == 0) break;
+    }
+    if (!ec && !parser.is_done()) parser.put_eof(ec);
     if (ec || !parser.is_done()) {
         // on_read's answers to what the parser refused: the message quotes ec.message().
         http_request r;
