@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!exprs.empty()) keys.push_back(exprs[0]);
     std::vector<std::pair<const json*, const std::string*>> items;
     for (size_t i = 0; i < rows().size(); ++i)
-        for (size_t k = i % 3; k < keys.size(); k += 3) items.emplace_back(&rows()[i], &keys[k]);
+        for (size_t k : {i, i + 4}) items.emplace_back(&rows()[i], &keys[k % keys.size()]);
     size_t n = items.size();
     std::vector<char> lt(n * n);
     for (size_t a = 0; a < n; ++a)
