@@ -95,7 +95,7 @@ fuzz: fuzz-build
 	       -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $$work > $(FUZZ_BUILD)/artifacts/$$t/log 2>&1; then \
 	    tail -n 60 $(FUZZ_BUILD)/artifacts/$$t/log; rm -rf $$work; echo "fuzz: $$t FAILED"; exit 1; \
 	  fi; \
-	  grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units)' $(FUZZ_BUILD)/artifacts/$$t/log | sed "s/^/fuzz: $$t: /"; \
+	  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' $(FUZZ_BUILD)/artifacts/$$t/log | sed "s/^/fuzz: $$t: /"; \
 	  rm -rf $$work; \
 	done
 
