@@ -10,7 +10,7 @@ DEB_PACKAGES := build-essential cmake pkg-config g++ \
 	libboost-dev libboost-system-dev libpqxx-dev libpq-dev nlohmann-json3-dev libssl-dev \
 	libgtest-dev googletest postgresql-15 postgresql-client-15 chromium
 
-.PHONY: all deps build test demo bench clean node-deps
+.PHONY: all deps build test demo bench clean node-deps model-long
 
 all: build
 
@@ -53,6 +53,22 @@ bench: build
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 	./$(BUILD)/pglive_bench --out docs/BENCHMARKS.md --json $(BUILD)/bench/results.json
+
+# Issue 9's randomized model test, long: MODEL_RUNS seeds from MODEL_SEED, MODEL_TX transactions
+# each (default 5 x 20,000 = 100,000), every feature unless MODEL_FEATURES says otherwise. Prints
+# each seed, its counts and time, and the total; a failing seed is printed with its re-run line.
+MODEL_SEED     ?= $(shell date +%s)
+MODEL_RUNS     ?= 5
+MODEL_TX       ?= 20000
+MODEL_SECONDS  ?= 300
+MODEL_FEATURES ?= all
+
+model-long: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$${BUILD_TYPE:-Release} >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target pglive model_tests
+	PGLIVE_MODEL_SEED=$(MODEL_SEED) PGLIVE_MODEL_RUNS=$(MODEL_RUNS) PGLIVE_MODEL_TX=$(MODEL_TX) \
+	  PGLIVE_MODEL_SECONDS=$(MODEL_SECONDS) PGLIVE_MODEL_FEATURES=$(MODEL_FEATURES) \
+	  ./$(BUILD)/model_tests --gtest_color=no
 
 clean:
 	rm -rf $(BUILD)

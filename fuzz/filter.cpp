@@ -3,7 +3,7 @@
 // ("status=in.(open,\"late\")"). Only filter_error may be thrown by parsing; evaluating on
 // rows with extreme values never throws, and `before` is a strict weak order (irreflexive,
 // asymmetric, transitive) — hub.cpp's partial_sort relies on it.
-// Written against filter.h's parse(exprs, columns); adapt here when parse takes column types.
+// Parsed with the columns' PostgreSQL types, and failing that without types (any column).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +19,7 @@ using namespace pglive;
 namespace {
 
 const std::vector<std::string> columns = {"id", "status", "amount", "flag", "note", "deleted_at"};
+const std::vector<std::string> types = {"bigint", "text", "numeric", "boolean", "jsonb", "timestamp with time zone"};
 
 const std::vector<json>& rows() {
     static const std::vector<json> r = [] {
@@ -54,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     row_filter f;
     try {
-        f = row_filter::parse(exprs, columns);
+        f = row_filter::parse(exprs, columns, types);
     } catch (const filter_error&) {
         try {
             f = row_filter::parse(exprs, {});  // no column list: any column name
@@ -63,7 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     row_order o;
     try {
-        o = row_order::parse(order_text, columns);
+        o = row_order::parse(order_text, columns, types);
     } catch (const filter_error&) {
         try {
             o = row_order::parse(order_text, {});

@@ -2,10 +2,9 @@
 // of the pqxx::result that decode_transactions reads (it cannot be built offline): the row
 // text parsed as outbox.cpp's parse_field does, row keys (key.h), and the patch between an old
 // and a new row (patch.h), dumped as it is sent. Input: old_rows text, '\n', new_rows text.
-// Only nlohmann's parse errors may be thrown, on text that is not JSON; row_key's documented
+// Only exact_json_error may be thrown, on text that is not JSON; row_key's documented
 // invalid_argument only for a row without its key columns. The ops, applied to the state
 // before, give the state after.
-// Keep it small: when src/core gets its exact-number parser, parse() below is what changes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/exact_json.h"
 #include "core/key.h"
 #include "core/patch.h"
 
@@ -21,16 +21,12 @@ using namespace pglive;
 
 namespace {
 
-// outbox.cpp parse_field. A number too large for a double (PostgreSQL numeric allows 10^131071)
-// is valid JSON, yet nlohmann refuses it with out_of_range 406, not parse_error: counted
-// here as a refusal, see docs/DESIGN.md "Fuzzing" and the issue-10 report.
+// outbox.cpp parse_field: exact numbers (a numeric of 10^400 parses; nlohmann alone threw
+// out_of_range 406 on it). Only exact_json_error on text that is not JSON.
 std::optional<json> parse(const std::string& text) {
     try {
-        return json::parse(text.begin(), text.end());
-    } catch (const json::parse_error&) {
-        return std::nullopt;
-    } catch (const json::out_of_range& e) {
-        if (e.id != 406) throw;
+        return parse_exact(text);
+    } catch (const exact_json_error&) {
         return std::nullopt;
     }
 }
@@ -51,7 +47,7 @@ std::optional<std::string> key_of(const json& row, const std::vector<std::string
 void diff(const std::string& kb, const json& before, const std::string& ka, const json& after) {
     json ops = json::array();
     append_row_ops(ops, kb, before, ka, after);
-    (void)ops.dump();  // what goes on the wire
+    (void)dump_exact(ops);  // what goes on the wire
     json state = json::object(), want = json::object();
     if (!before.is_null()) state[kb] = before;
     if (!after.is_null()) want[ka] = after;

@@ -7,6 +7,7 @@
 
 #include "capture/outbox.h"
 #include "capture/schema_sql.h"
+#include "core/exact_json.h"
 #include "core/log.h"
 
 namespace pglive {
@@ -140,12 +141,19 @@ std::vector<topic_info> list_topics(pqxx::connection_base& conn) {
     return translated("list topics", [&] {
         pqxx::nontransaction n(conn);
         std::vector<topic_info> out;
-        for (const auto& r : n.exec("select topic, to_jsonb(key)::text, to_jsonb(pglive.exposed_columns(relid))::text "
+        // types: each exposed column's type (a domain's base type), for filters and orders.
+        for (const auto& r : n.exec("select topic, to_jsonb(key)::text, to_jsonb(pglive.exposed_columns(relid))::text, "
+                                    "(select coalesce(to_jsonb(array_agg(format_type(case when ty.typtype = 'd' "
+                                    "then ty.typbasetype else a.atttypid end, null) order by c.n)), '[]')::text "
+                                    "from unnest(pglive.exposed_columns(relid)) with ordinality c(name, n) "
+                                    "join pg_attribute a on a.attrelid = relid and a.attname = c.name "
+                                    "join pg_type ty on ty.oid = a.atttypid) "
                                     "from pglive.tables where exists (select 1 from pg_class r where r.oid = relid) order by topic")) {
             topic_info t;
             t.topic = r[0].c_str();
             t.key = strings_of(r[1]);
             t.columns = strings_of(r[2]);
+            t.types = strings_of(r[3]);
             out.push_back(std::move(t));
         }
         return out;
@@ -188,7 +196,7 @@ void set_wakeup(pqxx::connection_base& conn, const std::string& mode) {
 void publish(pqxx::connection_base& conn, const std::string& topic, const json& data) {
     translated("publish " + topic, [&] {
         pqxx::work w(conn);
-        w.exec_params("select pglive.publish($1, $2::jsonb)", topic, data.dump());
+        w.exec_params("select pglive.publish($1, $2::jsonb)", topic, dump_exact(data));
         w.commit();
     });
 }
@@ -241,7 +249,9 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
             // makes a TRUNCATE either visible in the snapshot or wait for the load.
             // relid::regclass::text is quoted as needed, so it is safe to splice.
             w.exec("lock table " + table + " in access share mode");
-            w.exec("set local timezone = 'UTC'");  // timestamptz values in UTC, as the capture writes them
+            // Rows as the capture triggers write them (pglive.sql, install_capture: the same settings).
+            w.exec("set local timezone = 'UTC'; set local intervalstyle = 'postgres'; "
+                   "set local extra_float_digits = 1; set local bytea_output = 'hex'");
             auto cfg = w.exec_params("select relid::regclass::text, to_jsonb(key)::text, "
                                      "to_jsonb(pglive.exposed_columns(relid))::text, pglive.hidden_columns(relid)::text "
                                      "from pglive.tables where topic = $1",
@@ -259,10 +269,11 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
                               "pg_current_snapshot()::text from pglive.tx")[0];
             load.read_position = pos[0].as<int64_t>();
             load.snapshot = pg_snapshot::parse(pos[1].c_str());
-            auto rows = w.exec_params("select (to_jsonb(t) - $1::text[])::text from " + table + " t",
+            // `alias.*`, never a bare alias: to_jsonb(t) reads a column named t if the table has one.
+            auto rows = w.exec_params("select (to_jsonb(pglive_row_.*) - $1::text[])::text from " + table + " pglive_row_",
                                       std::string(cfg[0][3].c_str()));
             load.rows.reserve(rows.size());
-            for (const auto& r : rows) load.rows.push_back(json::parse(r[0].c_str(), r[0].c_str() + r[0].size()));
+            for (const auto& r : rows) load.rows.push_back(parse_exact(std::string_view(r[0].c_str(), r[0].size())));
             w.commit();
             snapshot_text = pos[1].c_str();
         }
@@ -295,7 +306,7 @@ history_result read_history(pqxx::connection_base& conn, const std::string& topi
                 "   order by t2.position limit $4)"
                 " order by t.position, o.seq",
             after, upto, topic, max_tx + 1);
-        h.transactions = decode_transactions(rows);
+        h.transactions = decode_transactions(rows, false);
         if (h.transactions.size() > size_t(max_tx)) {  // more than asked: the caller cannot resume from it
             h.transactions.resize(size_t(max_tx));
             h.complete = false;

@@ -1,8 +1,12 @@
 // outbox.cpp — outbox queries and the decoding of statement rows into per-row changes.
 #include "capture/outbox.h"
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
+
+#include "core/exact_json.h"
+#include "core/log.h"
 
 namespace pglive {
 
@@ -15,7 +19,7 @@ namespace {
 
 json parse_field(const pqxx::field& f) {
     if (f.is_null()) return nullptr;
-    return json::parse(f.c_str(), f.c_str() + f.size());
+    return parse_exact(std::string_view(f.c_str(), f.size()));  // numbers keep PostgreSQL's literal
 }
 
 json key_of(const json& row, const json& key) {
@@ -63,7 +67,7 @@ void decode_update(const std::string& topic, const json& old_rows, const json& n
 
 }  // namespace
 
-std::vector<transaction> decode_transactions(const pqxx::result& rows) {
+std::vector<transaction> decode_transactions(const pqxx::result& rows, bool report) {
     std::vector<transaction> txs;
     for (const auto& r : rows) {
         int64_t pos = r[0].as<int64_t>();
@@ -77,8 +81,22 @@ std::vector<transaction> decode_transactions(const pqxx::result& rows) {
         auto& changes = txs.back().changes;
         std::string topic = r[3].c_str();
         std::string op = r[4].c_str();
-        json old_rows = parse_field(r[5]);
-        json new_rows = parse_field(r[6]);
+        json old_rows, new_rows, key;
+        try {
+            old_rows = parse_field(r[5]);
+            new_rows = parse_field(r[6]);
+            if (op == "U") key = parse_field(r[7]);
+        } catch (const std::exception& e) {
+            // One bad value must not stall capture for every topic (re-reading the batch would
+            // fail forever): the change is skipped, reported once, and its topic's subscribers are
+            // told. The message names topic and position, never the value.
+            auto& bad = txs.back().undecodable;
+            if (std::find(bad.begin(), bad.end(), topic) == bad.end()) bad.push_back(topic);
+            if (report)
+                log_error("outbox: skipped a change of " + topic + " at position " + std::to_string(pos) +
+                          " that pglive cannot decode (" + e.what() + ")");
+            continue;
+        }
         auto each = [&](const json& arr, op_kind kind, bool as_old) {
             if (!arr.is_array()) return;
             for (const auto& row : arr) {
@@ -94,7 +112,7 @@ std::vector<transaction> decode_transactions(const pqxx::result& rows) {
         } else if (op == "D") {
             each(old_rows, op_kind::remove, true);
         } else if (op == "U") {
-            decode_update(topic, old_rows, new_rows, parse_field(r[7]), changes);
+            decode_update(topic, old_rows, new_rows, key, changes);
         } else if (op == "T" || op == "M" || op == "C") {
             change c;
             c.topic = topic;

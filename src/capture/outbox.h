@@ -19,7 +19,10 @@ extern const char* const outbox_select_list;
 // Groups rows (ordered by position, seq) into transactions. An update statement's old and new
 // rows are paired by key: a key in both is an update, old-only a remove, new-only an insert
 // (so a key change is remove + add); an update that changed no exposed column is dropped.
-std::vector<transaction> decode_transactions(const pqxx::result& rows);
+// Numbers keep PostgreSQL's literal (core/exact_json.h). A change that cannot be decoded never
+// throws: it is left out and its topic listed in transaction::undecodable, and logged (once, by
+// the listener's read: report=false for re-reads such as history) without its value.
+std::vector<transaction> decode_transactions(const pqxx::result& rows, bool report = true);
 
 // Runs pglive.sequence() in its own READ COMMITTED transaction; returns how many it sequenced.
 int64_t run_sequencer(pqxx::connection_base& conn);

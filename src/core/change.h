@@ -36,6 +36,9 @@ struct transaction {
     std::string ts;     // commit time (last captured change), RFC 3339 UTC with microseconds
     uint64_t xid = 0;   // full 64-bit transaction id (xid8), for snapshot hand-off
     std::vector<change> changes;
+    // Topics with a change in this transaction that could not be decoded (logged with topic and
+    // position, never the value): their subscribers' views miss it (hub::on_undecodable_change).
+    std::vector<std::string> undecodable = {};
 };
 
 }  // namespace pglive

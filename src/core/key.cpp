@@ -3,17 +3,19 @@
 
 #include <stdexcept>
 
+#include "core/exact_json.h"
+
 namespace pglive {
 
 namespace {
 std::string scalar_text(const json& v) {
     if (v.is_string()) return v.get<std::string>();
-    return v.dump();
+    return dump_exact(v);  // numbers keep every digit: 9007199254740993 is not …992
 }
 }  // namespace
 
 std::string row_key(const json& row, const std::vector<std::string>& key_cols) {
-    if (!row.is_object()) throw std::invalid_argument("row is not a JSON object: " + row.dump().substr(0, 80));
+    if (!row.is_object()) throw std::invalid_argument("row is not a JSON object");  // never the value: it may reach a log
     if (key_cols.size() == 1) {
         auto it = row.find(key_cols[0]);
         if (it == row.end()) throw std::invalid_argument("row has no key column '" + key_cols[0] + "'");
@@ -25,7 +27,7 @@ std::string row_key(const json& row, const std::vector<std::string>& key_cols) {
         if (it == row.end()) throw std::invalid_argument("row has no key column '" + col + "'");
         parts.push_back(*it);
     }
-    return parts.dump();
+    return dump_exact(parts);
 }
 
 std::string pointer_escape(const std::string& token) {

@@ -3,6 +3,8 @@
 
 #include <charconv>
 
+#include "core/exact_json.h"
+
 namespace pglive {
 
 namespace {
@@ -117,19 +119,19 @@ std::string subscribed_message(const std::string& ref, const std::string& sub, c
     return j.dump();
 }
 
+// Messages that carry row values are written with dump_exact: numbers keep PostgreSQL's literal.
 std::string snapshot_message(const std::string& sub, const std::string& topic, int64_t pos, const json& rows) {
-    return json{{"type", "snapshot"}, {"sub", sub}, {"topic", topic}, {"pos", std::to_string(pos)}, {"rows", rows}}.dump();
+    return dump_exact(json{{"type", "snapshot"}, {"sub", sub}, {"topic", topic}, {"pos", std::to_string(pos)}, {"rows", rows}});
 }
 
 std::string patch_message(const std::string& sub, const std::string& topic, int64_t pos, const std::string& ts,
                           const json& ops) {
-    return json{{"type", "patch"}, {"sub", sub},  {"topic", topic},
-                {"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}}
-        .dump();
+    return dump_exact(json{{"type", "patch"}, {"sub", sub},  {"topic", topic},
+                           {"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}});
 }
 
 std::string message_message(const std::string& topic, const json& data) {
-    return json{{"type", "message"}, {"topic", topic}, {"data", data}}.dump();
+    return dump_exact(json{{"type", "message"}, {"topic", topic}, {"data", data}});
 }
 
 std::string unsubscribed_message(const std::string& ref, const std::string& sub) {

@@ -21,6 +21,7 @@ inline constexpr const char* forbidden = "forbidden";
 inline constexpr const char* bad_filter = "bad_filter";
 inline constexpr const char* too_many_subscriptions = "too_many_subscriptions";
 inline constexpr const char* unauthorized = "unauthorized";
+inline constexpr const char* undecodable_change = "undecodable_change";  // a fresh snapshot follows
 }  // namespace error_code
 
 // A request the server refuses: code is one of error_code, message names the bad field.

@@ -14,6 +14,10 @@ struct topic_info {
     std::string topic;                 // "schema.table"
     std::vector<std::string> key;      // key columns, in order
     std::vector<std::string> columns;  // exposed columns, in table order
+    // Each column's PostgreSQL type (format_type of a domain's base type, e.g. "bigint",
+    // "numeric", "timestamp with time zone"), same order as columns; filters and orders compare
+    // by it (filter.h value_kind). May be empty (then values compare by their JSON type).
+    std::vector<std::string> types = {};
 };
 
 // A table read in one REPEATABLE READ transaction, with its hand-off positions

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "core/exact_json.h"
 #include "core/filter.h"
 #include "core/key.h"
 #include "core/patch.h"
@@ -173,7 +174,8 @@ struct hub::impl {
         shape* sh = nullptr;        // null for a channel (messages only)
         // Resume: patches at or below this position are not sent (the client already has them).
         int64_t min_position = 0;
-        enum class phase { waiting_load, waiting_history, live } ph = phase::waiting_load;
+        enum class phase { waiting_load, waiting_history, waiting_stream, live } ph = phase::waiting_load;
+        int64_t stream_deadline = 0;   // waiting_stream: when a snapshot answers instead
         std::optional<int64_t> since;  // while waiting: resume point, or nullopt for a snapshot
         int64_t history_upto = 0;      // waiting_history: the outbox is read up to here
         // Long-poll: answers once, then the subscription is removed.
@@ -226,6 +228,7 @@ struct hub::impl {
     std::map<uint64_t, sub_ptr> polls;
     uint64_t next_poll = 1;
     uint64_t next_tag = 1;
+    std::set<subscription*> ahead;  // waiting_stream: resumed from a position the stream has not reached
     int64_t gap_upto = 0;  // the end of the last gap the listener reported
     int64_t position = 0;  // the last transaction received
 
@@ -330,7 +333,7 @@ struct hub::impl {
             sub_ptr keep = it->second;
             it = polls.erase(it);
             detach_subscription(*keep);
-            done(poll_answer{200, body.dump()});
+            done(poll_answer{200, dump_exact(body)});  // row values: exact numbers
         }
     }
 
@@ -344,6 +347,18 @@ struct hub::impl {
         if (at != attached.end()) t.info = at->second;
         else t.info.topic = name;
         return &t;
+    }
+
+    // Reads the topic again; every subscription then gets a fresh snapshot (whatever it was
+    // resuming from means nothing any more): a re-attach, a gap, an undecodable change.
+    void reload(topic_state& t) {
+        t.st = topic_state::status::unloaded;
+        for (auto* s : t.subs)
+            if (s->sh) {
+                s->ph = subscription::phase::waiting_load;
+                s->since.reset();
+            }
+        request_load(t);
     }
 
     void request_load(topic_state& t) {
@@ -618,15 +633,19 @@ struct hub::impl {
             s.min_position = position;
             return;
         }
+        if (s.since && *s.since > position) {
+            // This node lags, or the position exists nowhere: wait a while, so that whatever the
+            // answer (patches, or a window's snapshot), positions never go back below `since`.
+            s.ph = subscription::phase::waiting_stream;
+            s.stream_deadline = now() + limits.future_since_wait_ms;
+            ahead.insert(&s);
+            return;
+        }
         if (!s.since || s.sh->limit) {
             send_snapshot(t, s);
             return;
         }
         int64_t since = *s.since;
-        if (since > position) {  // beyond anything this node has: a position it cannot vouch for
-            send_snapshot(t, s);
-            return;
-        }
         if (since >= t.history_floor) {
             resume_from_memory(t, s, since);
             return;
@@ -649,7 +668,35 @@ struct hub::impl {
     }
 
     // ---------------------------------------------------------------- subscriptions
+    // Subscriptions whose `since` the stream has reached resume; past their deadline, a snapshot.
+    void serve_ahead(bool deadline_passed) {
+        if (ahead.empty()) return;
+        int64_t t_now = deadline_passed ? now() : 0;
+        std::vector<subscription*> ready;
+        for (auto it = ahead.begin(); it != ahead.end();) {
+            subscription* s = *it;
+            bool reached = s->since && *s->since <= position;
+            bool late = deadline_passed && t_now >= s->stream_deadline;
+            if (s->ph != subscription::phase::waiting_stream) {
+                it = ahead.erase(it);  // moved on (a reload): no longer waiting here
+            } else if (reached || late) {
+                if (!reached) s->since.reset();  // no node has that position: start afresh
+                ready.push_back(s);
+                it = ahead.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (subscription* s : ready) {
+            auto t = topics.find(s->topic);
+            if (t == topics.end()) continue;
+            if (t->second.st == topic_state::status::loaded) start_subscription(t->second, *s);
+            else s->ph = subscription::phase::waiting_load;
+        }
+    }
+
     void detach_subscription(subscription& s) {
+        ahead.erase(&s);
         auto t = topics.find(s.topic);
         if (t != topics.end()) {
             t->second.subs.erase(&s);
@@ -681,9 +728,13 @@ struct hub::impl {
         if (!is_channel(req.topic) || attached.count(req.topic)) {
             row_filter f;
             row_order o;
+            // Column types come with the attached list (a load's topic_info may lack them).
+            const std::vector<std::string>* types = &t->info.types;
+            if (auto at = attached.find(req.topic); at != attached.end() && at->second.columns == t->info.columns)
+                types = &at->second.types;
             try {
-                f = row_filter::parse(req.filter, t->info.columns);
-                o = row_order::parse(req.order, t->info.columns);
+                f = row_filter::parse(req.filter, t->info.columns, *types);
+                o = row_order::parse(req.order, t->info.columns, *types);
             } catch (const filter_error& e) {
                 throw protocol_error(error_code::bad_filter, e.what(), req.ref);
             }
@@ -755,15 +806,7 @@ void hub::set_topics(std::vector<topic_info> list) {
         } else if (it->second.key != t.info.key || it->second.columns != t.info.columns) {
             // Re-attached with another key or columns: reload and give everyone a fresh snapshot.
             t.info = it->second;
-            if (t.st != impl::topic_state::status::unloaded) {
-                t.st = impl::topic_state::status::unloaded;
-                for (auto* s : t.subs)
-                    if (s->sh) {
-                        s->ph = impl::subscription::phase::waiting_load;
-                        s->since.reset();
-                    }
-                m.request_load(t);
-            }
+            if (t.st != impl::topic_state::status::unloaded) m.reload(t);
         }
     }
     m.attached = std::move(next);
@@ -793,8 +836,8 @@ std::optional<protocol_error> hub::refusal(const subscribe_request& req, const a
         return protocol_error(error_code::unknown_topic, "no attached table " + req.topic, req.ref);
     }
     try {
-        row_filter::parse(req.filter, at->second.columns);
-        row_order::parse(req.order, at->second.columns);
+        row_filter::parse(req.filter, at->second.columns, at->second.types);
+        row_order::parse(req.order, at->second.columns, at->second.types);
     } catch (const filter_error& e) {
         return protocol_error(error_code::bad_filter, e.what(), req.ref);
     }
@@ -836,11 +879,13 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
                 t.pending.push_back(tx);
             }
         }
+        for (auto& name : tx.undecodable) on_undecodable_change(name, tx.position);
         // A topic waiting for the stream to reach its load position may now be complete.
         for (auto& [name, t] : m.topics)
             if (t.st == impl::topic_state::status::loading && t.load && m.position >= t.load->position)
                 m.finish_load(t);
     }
+    m.serve_ahead(false);
     m.flush_polls();
     if (refresh && m.hk.refresh_topics) m.hk.refresh_topics();
 }
@@ -937,16 +982,23 @@ void hub::on_gap(int64_t from, int64_t to) {
             t.history.clear();
             continue;
         }
-        // As set_topics does for a re-attach with other columns: reload, then a fresh
-        // snapshot for every subscription (a resume point means nothing across the gap).
-        t.st = impl::topic_state::status::unloaded;
-        for (auto* s : t.subs)
-            if (s->sh) {
-                s->ph = impl::subscription::phase::waiting_load;
-                s->since.reset();
-            }
-        m.request_load(t);
+        m.reload(t);  // a resume point means nothing across the gap
     }
+}
+
+void hub::on_undecodable_change(const std::string& topic, int64_t position) {
+    auto& m = *impl_;
+    ++stats_.undecodable_changes;
+    auto it = m.topics.find(topic);
+    if (it == m.topics.end()) return;
+    auto& t = it->second;
+    // Never the value: only where it is.
+    std::string why = "a change of " + topic + " at position " + std::to_string(position) +
+                      " could not be decoded; a fresh snapshot follows";
+    for (auto* s : t.subs)
+        if (!s->poll_done) m.send_error(s->conn, "", error_code::undecodable_change, why);
+    if (t.st != impl::topic_state::status::loaded) return;  // a load in flight brings the rows anyway
+    m.reload(t);
 }
 
 void hub::connect(conn_id id, std::shared_ptr<client> c, access who) {
@@ -1048,7 +1100,7 @@ void hub::publish_user(const std::string& user, const json& data) {
         bool sse = c->second.c->format() == wire_format::sse;
         auto& f = sse ? sse_frame : json_frame;
         if (!f) {
-            std::string text = json{{"type", "message"}, {"user", user}, {"data", data}}.dump();
+            std::string text = dump_exact(json{{"type", "message"}, {"user", user}, {"data", data}});
             if (sse) text = sse_record("message", -1, text);
             f = make_frame(std::move(text));
         }
@@ -1086,8 +1138,8 @@ void hub::rows(const std::string& topic, const std::vector<std::string>& filter,
         auto token = m.next_poll++;
         s->poll_done = [done = std::move(done)](poll_answer a) {
             if (a.status == 200) {  // {"pos","rows"} is the REST shape
-                auto body = json::parse(a.body);
-                a.body = json{{"pos", body["pos"]}, {"rows", body.value("snapshot", json::object())}}.dump();
+                auto body = parse_exact(a.body);  // exact: rows keep every digit
+                a.body = dump_exact(json{{"pos", body["pos"]}, {"rows", body.value("snapshot", json::object())}});
             }
             done(std::move(a));
         };
@@ -1150,6 +1202,8 @@ void hub::tick() {
         t.shapes.clear();
     }
     stats_.topics_held = m.topics.size();
+    m.serve_ahead(true);
+    m.flush_polls();
 }
 
 }  // namespace pglive

@@ -27,6 +27,10 @@ struct hub_limits {
     size_t max_subscriptions_per_connection = 100;  // bounds per-connection hub work and memory
     size_t history_transactions = 10000;            // per topic, kept in memory for resume/poll
     int64_t unload_after_ms = 60000;                // a topic with no subscriber is dropped after this
+    // A `since` beyond this node's position waits this long for the stream to reach it (the
+    // node lags behind the one that gave the position), then gets a fresh snapshot (a position
+    // no node has: a client of another database, or a made-up number).
+    int64_t future_since_wait_ms = 10000;
 };
 
 // Counters for /metrics (read on the hub strand).
@@ -41,6 +45,7 @@ struct hub_stats {
     uint64_t messages_sent = 0;
     uint64_t snapshots_sent = 0;
     uint64_t resyncs = 0;
+    uint64_t undecodable_changes = 0;  // outbox changes pglive could not decode (skipped, logged)
     int64_t position = 0;          // last transaction seen
     std::string last_ts;           // its commit time
     std::map<std::string, uint64_t> changes_by_topic;
@@ -95,6 +100,10 @@ public:
     // they touched is unknown, so every loaded topic is reloaded and each of its subscriptions
     // gets a fresh snapshot (topics nobody subscribes to are just dropped from memory).
     void on_gap(int64_t from, int64_t to);
+    // A change of `topic` at `position` could not be decoded (transaction::undecodable; on_transactions
+    // calls this): counts it, sends the topic's subscribers an `undecodable_change` error and, when
+    // the topic is loaded, reloads it so they get a fresh snapshot instead of a silently wrong view.
+    void on_undecodable_change(const std::string& topic, int64_t position);
 
     // --- from connections ----------------------------------------------------------
     void connect(conn_id id, std::shared_ptr<client> c, access who);

@@ -8,6 +8,7 @@
 
 #include <boost/beast/websocket.hpp>
 
+#include "core/exact_json.h"
 #include "core/log.h"
 #include "core/protocol.h"
 #include "net/sse_session.h"
@@ -312,7 +313,12 @@ void http_session::serve_publish(const access& who) {
     if (!who.publish)
         return send(error_response(req_, http::status::forbidden, error_code::forbidden,
                                    "this token has no publish right"));
-    json body = json::parse(req_.body(), nullptr, false);
+    json body;  // exact: a published 12345678901234567891.5 keeps its digits
+    try {
+        body = parse_exact(req_.body());
+    } catch (const exact_json_error&) {
+        body = json(json::value_t::discarded);
+    }
     if (body.is_discarded() || !body.is_object())
         return send(error_response(req_, http::status::bad_request, error_code::bad_request, "body must be a JSON object"));
     if (!body.contains("data"))

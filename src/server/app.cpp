@@ -196,6 +196,8 @@ struct app::impl {
         gauge("pglive_snapshots_sent_total", "snapshot frames handed to connections", "counter", double(s.snapshots_sent));
         gauge("pglive_messages_sent_total", "published messages handed to connections", "counter", double(s.messages_sent));
         gauge("pglive_resyncs_total", "slow connections resynchronised with a snapshot", "counter", double(s.resyncs));
+        gauge("pglive_undecodable_changes_total", "captured changes pglive could not decode (skipped, logged)", "counter",
+              double(s.undecodable_changes));
         gauge("pglive_attached_tables", "attached tables", "gauge", double(topics.load()));
         if (st.is_object()) {
             if (st.contains("outbox_rows")) gauge("pglive_outbox_rows", "rows in pglive.outbox", "gauge", st["outbox_rows"].get<double>());

@@ -3,7 +3,7 @@
 import { test, describe, mock, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { connect, rowComparator, parseFilterText, compareValues } from '../../dashboard/pglive.js';
+import { connect, rowComparator, parseFilterText, compareValues, parseJSON } from '../../dashboard/pglive.js';
 
 // A scripted WebSocket: the test plays the server.
 class ScriptedSocket {
@@ -53,6 +53,42 @@ beforeEach(() => {
   mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
 });
 afterEach(() => mock.timers.reset());
+
+describe('big numbers', () => {
+  // Frames as pglive writes them: the literal PostgreSQL produced (PROTOCOL §4).
+  const snapshot = (sub) => `{"type":"snapshot","sub":"${sub}","topic":"public.v","pos":"7","rows":{` +
+    `"9007199254740993":{"id":9007199254740993,"n":12345678901234567891.5,"f":0.1,"s":"9007199254740993"},` +
+    `"-9223372036854775808":{"id":-9223372036854775808,"n":1.50,"f":"NaN","s":"x"}}}`;
+  const patch = (sub) => `{"type":"patch","sub":"${sub}","topic":"public.v","pos":"8","ts":"t","patch":[` +
+    `{"op":"replace","path":"/9007199254740993/n","value":123456789.123456789}]}`;
+
+  test('parseJSON keeps literals a double cannot hold, and only those', () => {
+    const text = '{"a":9007199254740993,"b":123456789.123456789,"c":1.5,"d":"q\\"9007199254740993","e":[1e400,42,-0.5]}';
+    assert.deepEqual(parseJSON(text, 'string'), { a: '9007199254740993', b: '123456789.123456789', c: 1.5, d: 'q"9007199254740993', e: ['1e400', 42, -0.5] });
+    assert.deepEqual(parseJSON(text, 'bigint'), { a: 9007199254740993n, b: '123456789.123456789', c: 1.5, d: 'q"9007199254740993', e: ['1e400', 42, -0.5] });
+    assert.equal(parseJSON(text).a, 9007199254740992);  // the default: JavaScript numbers
+  });
+
+  for (const mode of ['string', 'bigint']) {
+    test(`bigNumbers: '${mode}' gives snapshots and patches losslessly`, () => {
+      const c = make({ bigNumbers: mode });
+      const sub = c.subscribe('public.v');
+      const ws = ScriptedSocket.last();
+      ws.accept();
+      const s = ws.sent[0];
+      ws.onmessage({ data: snapshot(s.sub) });
+      ws.onmessage({ data: patch(s.sub) });
+      const big = mode === 'bigint' ? 9007199254740993n : '9007199254740993';
+      const min = mode === 'bigint' ? -9223372036854775808n : '-9223372036854775808';
+      assert.deepEqual(sub.rows, {
+        '9007199254740993': { id: big, n: '123456789.123456789', f: 0.1, s: '9007199254740993' },
+        '-9223372036854775808': { id: min, n: 1.5, f: 'NaN', s: 'x' },
+      });
+      assert.equal(sub.position, '8');
+      c.close();
+    });
+  }
+});
 
 describe('WebSocket client', () => {
   test('authenticates in the first message, subscribes, applies a snapshot then patches in order', () => {

@@ -54,7 +54,7 @@ struct e2e : ::testing::Test {
 };
 
 test::serve_process serve(std::vector<std::string> extra = {"--anonymous-topics", "*"}) {
-    return test::start_serve(pg().conninfo(), std::move(extra));
+    return test::start_serve(db().serve_conninfo(), std::move(extra));
 }
 
 std::unique_ptr<test::ws_client> subscribe(uint16_t port, const std::string& topic, view& v,

@@ -721,18 +721,6 @@ TEST_F(net_fixture, nul_bytes_malformed_http_and_origin_schemes) {
     EXPECT_EQ(upgrade("/ws", {{"Origin", "null://" + hostname}, {"Host", hostname}}).status, 403);
 }
 
-// Issue 10.7: a `since` beyond the newest position got `subscribed` and then silence.
-TEST_F(net_fixture, since_beyond_the_newest_position_gets_a_snapshot) {
-    start();
-    commit_note(1, "a");
-    auto c = ws();
-    c->send({{"op", "subscribe"}, {"ref", "1"}, {"topic", "public.orders"}, {"sub", "all"}, {"since", "999"}});
-    auto snap = c->read_until([](const json& m) { return m["type"] == "snapshot"; }, 5s);
-    ASSERT_TRUE(snap) << "no snapshot for a future since";
-    EXPECT_EQ((*snap)["pos"], "1");
-    EXPECT_EQ((*snap)["rows"], table_state());
-}
-
 // Issue 10.6: a token that expired during an open WebSocket or SSE connection kept receiving.
 TEST_F(net_fixture, a_token_expiring_on_an_open_connection_closes_it_and_auth_renews) {
     start();

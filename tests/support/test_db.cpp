@@ -16,6 +16,18 @@ test_db::test_db(std::vector<std::string> settings) {
     pg_->start();
     auto conn = open_connection(pg_->conninfo(), "test");
     install_schema(*conn);
+    // serve runs as a role with only what pglive.grant_serve gives and SELECT on the tables
+    // (the README's least privilege), never as the superuser that creates and attaches them.
+    pqxx::work w(*conn);
+    w.exec("create role " + std::string(serve_role) + " login");
+    w.exec("select pglive.grant_serve('" + std::string(serve_role) + "')");
+    w.exec("alter default privileges in schema public grant select on tables to " + std::string(serve_role));
+    w.commit();
+}
+
+std::string test_db::serve_conninfo(const std::string& db) const {
+    auto ci = conninfo(db);
+    return ci.replace(ci.find("postgres@"), 9, std::string(serve_role) + "@");
 }
 
 test_db::~test_db() = default;

@@ -18,6 +18,9 @@ public:
 
     cluster& pg() { return *pg_; }
     std::string conninfo(const std::string& db = "postgres") const { return pg_->conninfo(db); }
+    // The role `pglive serve` runs as in the suites: no superuser (see the constructor).
+    static constexpr const char* serve_role = "pglive_e2e_serve";
+    std::string serve_conninfo(const std::string& db = "postgres") const;
 
     void sql(const std::string& text);
     json query_json(const std::string& text);  // the first column of the first row, as JSON

@@ -518,5 +518,52 @@ TEST_F(hub_fixture, a_load_that_read_before_a_gap_ended_is_read_again) {
     EXPECT_EQ(snaps[0]["rows"].size(), 2u);
 }
 
+// Issue 10.7: a `since` beyond every position got `subscribed` and then silence. But a since
+// from a node ahead of this one is a real position this node has not reached yet (the model
+// test caught a first fix that answered it with a snapshot labelled below it): wait for the
+// stream, resume from memory; a position no node reaches in time gets a fresh snapshot.
+TEST_F(hub_fixture, since_ahead_of_the_node_waits_for_the_stream_then_a_snapshot) {
+    auto a = connect(1);
+    h->subscribe(1, sub("all"));
+    load(0, {row(1, "open", 10)});
+    h->on_transactions({tx(1, 201, {ins(row(2, "open", 20))})});
+
+    auto b = connect(2);  // resumes with a position another node gave it
+    auto r = sub("all");
+    r.since = 3;
+    h->subscribe(2, r);
+    EXPECT_TRUE(b->of_type("snapshot").empty());
+    h->on_transactions({tx(2, 202, {ins(row(3, "open", 30))}), tx(3, 203, {ins(row(4, "open", 40))})});
+    EXPECT_TRUE(b->of_type("snapshot").empty());
+    EXPECT_TRUE(b->of_type("patch").empty()) << "it already has 2 and 3";
+    h->on_transactions({tx(4, 204, {ins(row(5, "open", 50))})});
+    auto p = b->of_type("patch");
+    ASSERT_EQ(p.size(), 1u);
+    EXPECT_EQ(p[0]["pos"], "4");
+
+    auto w = connect(4);  // a window resuming ahead: its snapshot is never labelled below since
+    auto wr = sub("top");
+    wr.limit = 2;
+    wr.since = 5;
+    h->subscribe(4, wr);
+    EXPECT_TRUE(w->of_type("snapshot").empty());
+    h->on_transactions({tx(5, 205, {ins(row(6, "open", 60))})});
+    ASSERT_EQ(w->of_type("snapshot").size(), 1u);
+    EXPECT_EQ(w->of_type("snapshot")[0]["pos"], "5");
+
+    auto c = connect(3);  // a position that exists nowhere
+    auto f = sub("all");
+    f.since = 999;
+    h->subscribe(3, f);
+    h->tick();
+    EXPECT_TRUE(c->of_type("snapshot").empty());
+    clock += hub_limits{}.future_since_wait_ms;
+    h->tick();
+    auto snaps = c->of_type("snapshot");
+    ASSERT_EQ(snaps.size(), 1u);
+    EXPECT_EQ(snaps[0]["pos"], "5");
+    EXPECT_EQ(snaps[0]["rows"].size(), 6u);
+}
+
 }  // namespace
 }  // namespace pglive
