@@ -72,3 +72,53 @@ model-long: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing and sanitizers (issue 10) -----------------------------------------------------
+# Not part of `make test`'s installs: clang, its libFuzzer/ASan runtimes (libclang-rt-14-dev
+# holds libclang_rt.fuzzer) and llvm-symbolizer for readable reports.
+FUZZ_PACKAGES := clang clang-14 libclang-rt-14-dev llvm-14
+FUZZ_BUILD    ?= build-fuzz
+ASAN_BUILD    ?= build-asan
+FUZZ_SECONDS  ?= 60
+FUZZ_TARGETS  := $(basename $(notdir $(wildcard fuzz/*.cpp)))
+FUZZ_JOBS     ?= 2
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: fuzz-deps fuzz-build fuzz sanitize
+
+fuzz-deps: deps
+	@missing=""; for p in $(FUZZ_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+fuzz-build: fuzz-deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DPGLIVE_FUZZ=ON >/dev/null
+	cmake --build $(FUZZ_BUILD) -j $(FUZZ_JOBS) --target fuzzers
+
+# Each target runs FUZZ_SECONDS on a temp copy of its corpus (new inputs stay out of the repo);
+# a crash, leak or sanitizer report stops it with a non-zero status and leaves crash-* files
+# in $(FUZZ_BUILD)/artifacts/<target>/.
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  work=$$(mktemp -d); cp -r fuzz/corpus/$$t/. $$work/; \
+	  mkdir -p $(FUZZ_BUILD)/artifacts/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  if ! $(SANITIZER_ENV) ./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	       -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $$work > $(FUZZ_BUILD)/artifacts/$$t/log 2>&1; then \
+	    tail -n 60 $(FUZZ_BUILD)/artifacts/$$t/log; rm -rf $$work; echo "fuzz: $$t FAILED"; exit 1; \
+	  fi; \
+	  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' $(FUZZ_BUILD)/artifacts/$$t/log | sed "s/^/fuzz: $$t: /"; \
+	  rm -rf $$work; \
+	done
+
+# The unit and net suites under ASan + UBSan (g++), in their own build dir.
+sanitize: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Release -DPGLIVE_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(FUZZ_JOBS) --target unit_tests net_tests
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ./unit_tests --gtest_color=no
+	cd $(ASAN_BUILD) && $(SANITIZER_ENV) ./net_tests --gtest_color=no
+# ---- end fuzzing and sanitizers ------------------------------------------------------------

@@ -676,8 +676,11 @@ bool row_order::before(const json& a, const std::string& ka, const json& b, cons
         int c = compare_values(t.kind, *ia, *ib);
         if (c != 0) return t.desc ? c > 0 : c < 0;
     }
-    // Ties: by key, integer keys numerically, so the order is total and stable.
-    if (integral(ka) && integral(kb)) return integer_before(ka, kb);
+    // Ties: by key, integer keys numerically, so the order is total and stable. Integer keys
+    // come before the others: mixing the two rules alone is not transitive ("2" < "10" < "1a" < "2").
+    bool ia = integral(ka), ib = integral(kb);
+    if (ia && ib) return integer_before(ka, kb);
+    if (ia != ib) return ia;
     return ka < kb;
 }
 

@@ -105,8 +105,12 @@ access verify_jwt(const std::string& token, const std::string& secret, int64_t n
         throw auth_error("malformed token: expected header.payload.signature");
     json header = json::parse(b64url_decode(token.substr(0, d1), "header"), nullptr, false);
     if (header.is_discarded() || !header.is_object()) throw auth_error("malformed token: header is not a JSON object");
-    if (header.value("alg", "") != "HS256")
-        throw auth_error("token algorithm '" + header.value("alg", std::string("?")) + "' refused: expected HS256");
+    // Before the signature is checked: json::value() would throw type_error on {"alg":1}.
+    auto alg = header.find("alg");
+    if (alg == header.end() || !alg->is_string() || *alg != "HS256")
+        throw auth_error("token algorithm '" +
+                         (alg == header.end() ? std::string("?") : alg->is_string() ? alg->get<std::string>() : alg->dump()) +
+                         "' refused: expected HS256");
     std::string expected = hmac_sha256(secret, token.substr(0, d2));
     std::string given = b64url_decode(token.substr(d2 + 1), "signature");
     if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0)

@@ -1,6 +1,8 @@
 // protocol.cpp — client requests parsed and validated; server messages built (PROTOCOL §4).
 #include "core/protocol.h"
 
+#include <charconv>
+
 #include "core/exact_json.h"
 
 namespace pglive {
@@ -66,7 +68,11 @@ subscribe_request parse_subscribe(const json& j, const std::string& ref) {
             v = s->get<int64_t>();
         } else if (s->is_string()) {
             const std::string& t = s->get_ref<const std::string&>();
-            if (!t.empty() && t.size() <= 19 && t.find_first_not_of("0123456789") == std::string::npos) v = std::stoll(t);
+            // from_chars: 19 digits above INT64_MAX are refused below, where std::stoll threw.
+            int64_t n = -1;
+            if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos &&
+                std::from_chars(t.data(), t.data() + t.size(), n).ec == std::errc())
+                v = n;
         }
         if (v < 0) bad("'since' must be a position: a non-negative integer or its decimal string", ref);
         r.since = v;
