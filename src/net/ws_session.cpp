@@ -94,7 +94,6 @@ void ws_session::reply(const std::string& text) { enqueue(make_frame(text), fram
 void ws_session::expired() {
     reply(error_message("", error_code::unauthorized,
                         "token expired; reconnect with a new token, or send {\"op\":\"auth\"} before it expires"));
-    ctx_->stats.closed("token expired");
     ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, "token expired"),
                     [self = shared_from_this()](beast::error_code) { self->close_session("token expired"); });
 }

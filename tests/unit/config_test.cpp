@@ -9,12 +9,16 @@
 namespace pglive {
 namespace {
 
-TEST(config, example_file_documents_every_key_with_its_default) {
+std::string example_file() {
     std::ifstream in(std::string(PGLIVE_SOURCE_DIR) + "/config/pglive.conf");
-    ASSERT_TRUE(in);
     std::stringstream ss;
     ss << in.rdbuf();
-    std::string text = ss.str();
+    return ss.str();
+}
+
+TEST(config, example_file_documents_every_key_with_its_default) {
+    std::string text = example_file();
+    ASSERT_FALSE(text.empty());
     for (auto& k : config_keys()) {
         std::string line = std::string("# ") + k.name + " = " + k.default_text;
         EXPECT_NE(text.find(line), std::string::npos) << "config/pglive.conf lacks: " << line;
@@ -22,11 +26,8 @@ TEST(config, example_file_documents_every_key_with_its_default) {
 }
 
 TEST(config, example_file_explains_every_key_as_the_table_does) {
-    std::ifstream in(std::string(PGLIVE_SOURCE_DIR) + "/config/pglive.conf");
-    ASSERT_TRUE(in);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
+    std::string text = example_file();
+    ASSERT_FALSE(text.empty());
     for (auto& k : config_keys()) {
         std::string block = std::string("# ") + k.help + "\n# " + k.name + " = " + k.default_text;
         EXPECT_NE(text.find(block), std::string::npos) << "config/pglive.conf lacks, or words otherwise:\n" << block;
