@@ -12,6 +12,18 @@ DEB_PACKAGES := build-essential cmake pkg-config g++ \
 
 .PHONY: all deps build test demo bench clean node-deps model-long
 
+# $(call install_missing,PACKAGES): installs those of PACKAGES that dpkg says are missing
+# (--no-upgrade: never upgrade a package under a running PostgreSQL).
+define install_missing
+missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  echo "installing:$$missing"; \
+  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-upgrade $$missing; \
+fi
+endef
+
 all: build
 
 # Installs only what dpkg says is missing, so a ready machine pays nothing. Node and npm are
@@ -24,7 +36,7 @@ deps:
 	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-upgrade $$missing; \
 	fi
 
 node-deps: deps
@@ -45,13 +57,7 @@ demo: build
 BENCH_PACKAGES := nginx-light libnginx-mod-nchan
 
 bench: build
-	@missing=""; for p in $(BENCH_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	@$(call install_missing,$(BENCH_PACKAGES))
 	./$(BUILD)/pglive_bench --out docs/BENCHMARKS.md --json $(BUILD)/bench/results.json
 
 # Issue 9's randomized model test, long: MODEL_RUNS seeds from MODEL_SEED, MODEL_TX transactions
@@ -87,13 +93,7 @@ SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt
 .PHONY: fuzz-deps fuzz-build fuzz sanitize
 
 fuzz-deps: deps
-	@missing=""; for p in $(FUZZ_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	@$(call install_missing,$(FUZZ_PACKAGES))
 
 fuzz-build: fuzz-deps
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DPGLIVE_FUZZ=ON >/dev/null
