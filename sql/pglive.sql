@@ -83,6 +83,22 @@ language sql stable as $$
       and not (a.attname::text = any (pglive.hidden_columns(rel)))
 $$;
 
+-- A row image must tell SQL NULL from a JSON null in a json/jsonb column, and to_jsonb(row)
+-- writes both as null. So a SQL NULL json/jsonb column is left out of the image (every other
+-- column is always in it) and readers put it back as SQL NULL (docs/DESIGN.md, "Exact values").
+-- This gives the expression to subtract from to_jsonb(alias.*): the names of the json/jsonb
+-- columns (domains over them included) that are NULL in that row, or null when the table has no
+-- such column. Computed from the catalog when called, so a column added, renamed or dropped later
+-- never makes a statement fail.
+create or replace function pglive.json_null_columns(rel oid, alias text) returns text
+language sql stable as $$
+    select 'array_remove(array[' || string_agg(format('case when %I.%I is null then %L end', alias, a.attname, a.attname),
+                                               ', ' order by a.attnum) || ']::text[], null)'
+    from pg_attribute a join pg_type ty on ty.oid = a.atttypid
+    where a.attrelid = rel and a.attnum > 0 and not a.attisdropped
+      and (case when ty.typtype = 'd' then ty.typbasetype else a.atttypid end) in ('json'::regtype, 'jsonb'::regtype)
+$$;
+
 -- (Re)creates the four capture functions, with or without the wake-up NOTIFY, so that poll
 -- mode pays neither the notify lock nor a mode lookup per statement.
 create or replace function pglive.install_capture(notify boolean) returns void
@@ -92,7 +108,7 @@ declare
     -- pglive.doze); only then is a NOTIFY needed. A writer that gets the lock shared instead
     -- holds it until it commits, so a listener cannot fall asleep before seeing its rows, and
     -- while listeners are busy reading, writers skip the NOTIFY and its cluster-wide commit lock.
-    wake text := case when notify then 'if found and not pg_try_advisory_xact_lock_shared(7135402871265917002) then '
+    wake text := case when notify then 'if pglive_n_ > 0 and not pg_try_advisory_xact_lock_shared(7135402871265917002) then '
                                        'perform pg_notify(''pglive'', ''''); end if;' else '' end;
     -- Values leave pglive the same whatever the writer's session: to_jsonb writes timestamptz
     -- in the session's TimeZone, intervals in its IntervalStyle, floats with its
@@ -113,11 +129,16 @@ declare
     -- ambiguous, and a bare row alias (to_jsonb(n)) would read a column named n instead.
     pglive_topic_ text;
     pglive_hidden_ text[] := '{}';
+    pglive_nulls_ text;  -- json_null_columns(), for a table attach found json/jsonb columns in
+    pglive_n_ bigint;
 begin
     if TG_NARGS >= 2 then
         pglive_topic_ := TG_ARGV[0];
         if TG_ARGV[1] = 'filtered' then
             pglive_hidden_ := pglive.hidden_columns(TG_RELID);
+        end if;
+        if TG_NARGS >= 3 and TG_ARGV[2] = 'json' then
+            pglive_nulls_ := pglive.json_null_columns(TG_RELID, 'r');
         end if;
     else
         -- A trigger made by an older pglive, without arguments.
@@ -130,25 +151,49 @@ begin
 $h$;
 begin
     execute format($f$create or replace function pglive.capture_insert() returns trigger language plpgsql %s as $fn$%s
-    insert into pglive.outbox (topic, op, new_rows)
-        select pglive_topic_, 'I', s.rows from (select jsonb_agg(to_jsonb(n.*) - pglive_hidden_) as rows from pglive_new n) s
-        where s.rows is not null;
+    -- Tables without json/jsonb columns take the static statement (planned once); the others
+    -- pay a dynamic one (planned per statement) to leave out their SQL NULL json columns.
+    if pglive_nulls_ is null then
+        insert into pglive.outbox (topic, op, new_rows)
+            select pglive_topic_, 'I', s.rows from (select jsonb_agg(to_jsonb(n.*) - pglive_hidden_) as rows from pglive_new n) s
+            where s.rows is not null;
+    else
+        execute 'insert into pglive.outbox (topic, op, new_rows) select $1, ''I'', s.rows from '
+                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_new r) s '
+                'where s.rows is not null' using pglive_topic_, pglive_hidden_;
+    end if;
+    get diagnostics pglive_n_ = row_count;
     %s
     return null;
 end $fn$$f$, pin, head, wake);
     execute format($f$create or replace function pglive.capture_update() returns trigger language plpgsql %s as $fn$%s
-    insert into pglive.outbox (topic, op, old_rows, new_rows)
-        select pglive_topic_, 'U', o.rows, n.rows
-        from (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_old r) o,
-             (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_new r) n
-        where o.rows is not null;
+    if pglive_nulls_ is null then
+        insert into pglive.outbox (topic, op, old_rows, new_rows)
+            select pglive_topic_, 'U', o.rows, n.rows
+            from (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_old r) o,
+                 (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_new r) n
+            where o.rows is not null;
+    else
+        execute 'insert into pglive.outbox (topic, op, old_rows, new_rows) select $1, ''U'', o.rows, n.rows from '
+                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_old r) o, '
+                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_new r) n '
+                'where o.rows is not null' using pglive_topic_, pglive_hidden_;
+    end if;
+    get diagnostics pglive_n_ = row_count;
     %s
     return null;
 end $fn$$f$, pin, head, wake);
     execute format($f$create or replace function pglive.capture_delete() returns trigger language plpgsql %s as $fn$%s
-    insert into pglive.outbox (topic, op, old_rows)
-        select pglive_topic_, 'D', s.rows from (select jsonb_agg(to_jsonb(o.*) - pglive_hidden_) as rows from pglive_old o) s
-        where s.rows is not null;
+    if pglive_nulls_ is null then
+        insert into pglive.outbox (topic, op, old_rows)
+            select pglive_topic_, 'D', s.rows from (select jsonb_agg(to_jsonb(o.*) - pglive_hidden_) as rows from pglive_old o) s
+            where s.rows is not null;
+    else
+        execute 'insert into pglive.outbox (topic, op, old_rows) select $1, ''D'', s.rows from '
+                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_old r) s '
+                'where s.rows is not null' using pglive_topic_, pglive_hidden_;
+    end if;
+    get diagnostics pglive_n_ = row_count;
     %s
     return null;
 end $fn$$f$, pin, head, wake);
@@ -164,7 +209,7 @@ begin
     insert into pglive.outbox (topic, op) values (pglive_topic_, 'T');
     %s
     return null;
-end $fn$$f$, replace(wake, 'if found and ', 'if '));
+end $fn$$f$, replace(wake, 'if pglive_n_ > 0 and ', 'if '));
 end
 $body$;
 
@@ -247,6 +292,7 @@ declare
     c text;
     k text[] := key;
     hidden text;
+    jsonish text;
     schema_name name;
     prev pglive.tables;
     taken regclass;
@@ -329,13 +375,16 @@ begin
     execute format('drop trigger if exists pglive_capture_delete on %s', tbl);
     execute format('drop trigger if exists pglive_capture_truncate on %s', tbl);
     hidden := case when columns is null and exclude is null then 'all' else 'filtered' end;
+    -- 'json': the table has json/jsonb columns, whose SQL NULLs the capture leaves out of row
+    -- images (json_null_columns). A json column added later needs attach again to get this.
+    jsonish := case when pglive.json_null_columns(tbl, 'r') is null then 'plain' else 'json' end;
     execute format('create trigger pglive_capture_insert after insert on %s referencing new table as pglive_new '
-                   'for each statement execute function pglive.capture_insert(%L, %L)', tbl, topic_name, hidden);
+                   'for each statement execute function pglive.capture_insert(%L, %L, %L)', tbl, topic_name, hidden, jsonish);
     execute format('create trigger pglive_capture_update after update on %s referencing old table as pglive_old '
-                   'new table as pglive_new for each statement execute function pglive.capture_update(%L, %L)',
-                   tbl, topic_name, hidden);
+                   'new table as pglive_new for each statement execute function pglive.capture_update(%L, %L, %L)',
+                   tbl, topic_name, hidden, jsonish);
     execute format('create trigger pglive_capture_delete after delete on %s referencing old table as pglive_old '
-                   'for each statement execute function pglive.capture_delete(%L, %L)', tbl, topic_name, hidden);
+                   'for each statement execute function pglive.capture_delete(%L, %L, %L)', tbl, topic_name, hidden, jsonish);
     execute format('create trigger pglive_capture_truncate after truncate on %s '
                    'for each statement execute function pglive.capture_truncate(%L)', tbl, topic_name);
 
@@ -518,6 +567,9 @@ revoke execute on all functions in schema pglive from public;
 -- attach and detach run with their caller's rights (creating triggers needs the table's
 -- owner or its TRIGGER privilege, and writing pglive.tables the schema owner's grant).
 grant execute on function pglive.attach(regclass, text[], text[], text[]), pglive.detach(regclass) to public;
+-- json_null_columns reads only the catalog; a serve role granted before it existed (grant_serve)
+-- still reads its tables with it.
+grant execute on function pglive.json_null_columns(oid, text) to public;
 
 create or replace function pglive.grant_serve(r regrole) returns void
 language plpgsql as $$
@@ -531,3 +583,19 @@ begin
 end
 $$;
 revoke execute on function pglive.grant_serve(regrole) from public;
+
+-- Tables attached by an older pglive whose triggers do not yet leave out SQL NULL json/jsonb
+-- columns (the third trigger argument) are attached again, keeping their settings.
+do $upgrade$
+declare
+    rel oid;
+begin
+    for rel in
+        select t.relid from pglive.tables t
+        join pg_trigger g on g.tgrelid = t.relid and g.tgname = 'pglive_capture_insert'
+        where g.tgnargs < 3 and pglive.json_null_columns(t.relid, 'r') is not null
+    loop
+        perform pglive.attach(rel::regclass);
+    end loop;
+end
+$upgrade$;

@@ -253,7 +253,8 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
             w.exec("set local timezone = 'UTC'; set local intervalstyle = 'postgres'; "
                    "set local extra_float_digits = 1; set local bytea_output = 'hex'");
             auto cfg = w.exec_params("select relid::regclass::text, to_jsonb(key)::text, "
-                                     "to_jsonb(pglive.exposed_columns(relid))::text, pglive.hidden_columns(relid)::text "
+                                     "to_jsonb(pglive.exposed_columns(relid))::text, pglive.hidden_columns(relid)::text, "
+                                     "pglive.json_null_columns(relid, 'pglive_row_') "
                                      "from pglive.tables where topic = $1",
                                      topic);
             if (cfg.empty() || table != cfg[0][0].c_str()) {  // detached or re-attached meanwhile
@@ -270,7 +271,11 @@ topic_load load_topic(pqxx::connection_base& conn, const std::string& topic) {
             load.read_position = pos[0].as<int64_t>();
             load.snapshot = pg_snapshot::parse(pos[1].c_str());
             // `alias.*`, never a bare alias: to_jsonb(t) reads a column named t if the table has one.
-            auto rows = w.exec_params("select (to_jsonb(pglive_row_.*) - $1::text[])::text from " + table + " pglive_row_",
+            // SQL NULL json/jsonb columns are left out, as the capture functions do (json_null_columns
+            // quotes with %I/%L, so its text is safe to splice).
+            std::string nulls = cfg[0][4].is_null() ? "" : std::string(" - ") + cfg[0][4].c_str();
+            auto rows = w.exec_params("select (to_jsonb(pglive_row_.*) - $1::text[]" + nulls + ")::text from " + table +
+                                          " pglive_row_",
                                       std::string(cfg[0][3].c_str()));
             load.rows.reserve(rows.size());
             for (const auto& r : rows) load.rows.push_back(parse_exact(std::string_view(r[0].c_str(), r[0].size())));

@@ -341,6 +341,18 @@ std::string_view exact_literal(const json& v) {
     return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
+json sql_null() { return json::binary({}, sql_null_subtype); }
+
+bool is_sql_null(const json& v) {
+    return v.is_binary() && v.get_binary().has_subtype() && v.get_binary().subtype() == sql_null_subtype;
+}
+
+void restore_sql_nulls(json& row, const std::vector<std::string>& json_columns) {
+    if (json_columns.empty() || !row.is_object()) return;
+    for (auto& c : json_columns)
+        if (row.find(c) == row.end()) row[c] = sql_null();
+}
+
 bool is_any_number(const json& v) { return v.is_number() || is_exact_number(v); }
 
 std::string number_text(const json& v) {

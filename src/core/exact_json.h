@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/change.h"
 
@@ -28,6 +29,17 @@ inline constexpr std::uint8_t exact_number_subtype = 0x23;  // '#'
 struct exact_json_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// SQL NULL in a json/jsonb column, where JSON null is a value (PostgreSQL's IS NULL is false for
+// 'null'::jsonb). to_jsonb(row) writes both as null, so the capture functions and loads leave a
+// SQL NULL json/jsonb column out of the row image, and the hub puts this value back in its place
+// (restore_sql_nulls). It is written as null; filters and orders read it as SQL NULL. Like exact
+// numbers it is a binary value, which no JSON text can produce.
+inline constexpr std::uint8_t sql_null_subtype = 0x30;  // '0'
+json sql_null();
+bool is_sql_null(const json& v);
+// Each of `json_columns` missing from the object `row` becomes sql_null().
+void restore_sql_nulls(json& row, const std::vector<std::string>& json_columns);
 
 // Parses JSON text; numbers as described above. Strings must be valid UTF-8. Throws exact_json_error.
 json parse_exact(std::string_view text);

@@ -419,16 +419,21 @@ std::optional<int> compare(const condition& c, const json& v, size_t n) {
     return compare_typed(c.kind, rv, c.typed[n]);
 }
 
+// SQL NULL: a missing column, sql_null(), or a JSON null outside json/jsonb columns.
+bool sql_null_in(const json& v, bool json_column) { return is_sql_null(v) || (v.is_null() && !json_column); }
+
 bool holds(const condition& c, const json& row) {
+    static const json missing;
     auto it = row.find(c.column);
-    const json& v = it == row.end() ? json() : *it;  // a missing column reads as null
+    const json& v = it == row.end() ? missing : *it;
+    bool null = it == row.end() || sql_null_in(v, c.json);
     if (c.op == filter_op::is) {
         const std::string& w = c.values[0];
-        if (w == "null") return v.is_null();
+        if (w == "null") return null;
         if (w == "true") return v.is_boolean() && v.get<bool>();
         return v.is_boolean() && !v.get<bool>();
     }
-    if (v.is_null()) return false;  // SQL: comparisons with null are never true
+    if (null) return false;  // SQL: comparisons with null are never true
     if (c.op == filter_op::in) {
         for (size_t n = 0; n < c.values.size(); ++n)
             if (compare(c, v, n) == 0) return true;
@@ -511,6 +516,8 @@ value_kind kind_of_type(const std::string& t) {
     return value_kind::other;
 }
 
+bool is_json_type(const std::string& t) { return t == "json" || t == "jsonb"; }
+
 const char* to_string(value_kind k) {
     switch (k) {
     case value_kind::unknown: return "unknown";
@@ -554,6 +561,7 @@ row_filter row_filter::parse(const std::vector<std::string>& exprs, const std::v
                                "' (expected eq, neq, lt, lte, gt, gte, in or is)");
         auto [type, kind] = type_of(columns, types, c.column);
         c.kind = kind;
+        c.json = is_json_type(type);
         if (c.op == filter_op::in) {
             c.values = parse_list(e, value);
         } else if (c.op == filter_op::is) {
@@ -612,7 +620,9 @@ row_order row_order::parse(const std::string& text, const std::vector<std::strin
         t.column = term.substr(0, dot);
         if (!known(columns, t.column))
             throw filter_error("order '" + term + "': no column '" + t.column + "' (columns: " + joined(columns) + ")");
-        t.kind = type_of(columns, types, t.column).second;
+        auto [type, kind] = type_of(columns, types, t.column);
+        t.kind = kind;
+        t.json = is_json_type(type);
         std::string rest = dot == std::string::npos ? "" : term.substr(dot + 1);
         std::string dir = rest.substr(0, rest.find('.'));
         std::string nulls = rest.find('.') == std::string::npos ? "" : rest.substr(rest.find('.') + 1);
@@ -668,7 +678,7 @@ bool integer_before(const std::string& a, const std::string& b) {
 bool row_order::before(const json& a, const std::string& ka, const json& b, const std::string& kb) const {
     for (auto& t : terms_) {
         auto ia = a.find(t.column), ib = b.find(t.column);
-        bool na = ia == a.end() || ia->is_null(), nb = ib == b.end() || ib->is_null();
+        bool na = ia == a.end() || sql_null_in(*ia, t.json), nb = ib == b.end() || sql_null_in(*ib, t.json);
         if (na || nb) {
             if (na && nb) continue;
             return na ? t.nulls_first : !t.nulls_first;

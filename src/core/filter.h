@@ -38,6 +38,8 @@ enum class value_kind {
 // "bigint", "numeric", "timestamp with time zone", "character varying"… (format_type of the
 // column's type, a domain's base type) → kind. An unlisted type is `other`.
 value_kind kind_of_type(const std::string& pg_type);
+// "json" or "jsonb": a JSON null there is a value, SQL NULL is sql_null() (core/exact_json.h).
+bool is_json_type(const std::string& pg_type);
 const char* to_string(value_kind k);
 
 // A value read as its column's kind: a filter value once at parse time, a row value per comparison.
@@ -57,6 +59,7 @@ struct condition {
     std::vector<std::string> values;  // one value, or the list of `in`; `is`: "null", "true", "false"
     value_kind kind = value_kind::unknown;
     std::vector<typed_value> typed;   // values read as `kind` (empty for unknown and `is`)
+    bool json = false;                // a json/jsonb column: JSON null is a value, not SQL NULL
 };
 
 class row_filter {
@@ -72,7 +75,8 @@ public:
 
     // PostgREST semantics on a row (a JSON object), comparing as PostgreSQL does for the
     // column's type (value_kind); null never matches eq/neq/lt/lte/gt/gte/in (SQL's
-    // three-valued logic), only `is.null`. A json/jsonb column's JSON null reads as null too.
+    // three-valued logic), only `is.null`. In a json/jsonb column a JSON null is a value
+    // (eq.null matches it, is.null does not), as in PostgreSQL; SQL NULL there is sql_null().
     bool matches(const json& row) const;
 
     bool empty() const { return conditions_.empty(); }
@@ -91,6 +95,7 @@ struct order_term {
     bool desc = false;
     bool nulls_first = false;  // default: first for desc, last for asc
     value_kind kind = value_kind::unknown;
+    bool json = false;  // a json/jsonb column (see condition::json)
 };
 
 class row_order {

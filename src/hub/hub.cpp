@@ -90,11 +90,30 @@ std::vector<change> expand(const change& ch, const std::vector<std::string>& key
     return out;
 }
 
+// The one point where a change's row images become the hub's rows: the SQL NULL json/jsonb
+// columns that the capture left out are put back (restore_sql_nulls). Without such columns the
+// change is used as it is.
+const change& with_sql_nulls(const change& ch, const std::vector<std::string>& json_cols, change& scratch) {
+    if (json_cols.empty()) return ch;
+    scratch = ch;
+    restore_sql_nulls(scratch.old_row, json_cols);
+    restore_sql_nulls(scratch.new_row, json_cols);
+    return scratch;
+}
+
+// The topic's json/jsonb columns (by their types), whose SQL NULLs row images leave out.
+std::vector<std::string> json_columns(const topic_info& info) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < info.columns.size() && i < info.types.size(); ++i)
+        if (is_json_type(info.types[i])) out.push_back(info.columns[i]);
+    return out;
+}
+
 // One transaction's net row deltas for `topic`, from the outbox's row images alone (no state
 // needed): used where the state does not hold the transaction's "before" — resume from the
 // outbox, and transactions that a load's rows already contain. A TRUNCATE sets `truncated`:
 // the rows it removed are not in the outbox.
-topic_tx image_tx(const transaction& tx, const topic_info& info) {
+topic_tx image_tx(const transaction& tx, const topic_info& info, const std::vector<std::string>& json_cols) {
     topic_tx out;
     out.position = tx.position;
     out.ts = tx.ts;
@@ -104,9 +123,10 @@ topic_tx image_tx(const transaction& tx, const topic_info& info) {
         if (fresh) out.rows.push_back(row_delta{key, before, json()});
         return out.rows[it->second];
     };
+    change scratch;
     for (auto& stmt : tx.changes) {
         if (stmt.topic != info.topic) continue;
-        for (auto& ch : expand(stmt, info.key)) switch (ch.op) {
+        for (auto& raw : expand(stmt, info.key)) switch (const change& ch = with_sql_nulls(raw, json_cols, scratch); ch.op) {
         case op_kind::insert:
             touch(row_key(ch.new_row, info.key), json()).after = ch.new_row;
             break;
@@ -200,6 +220,7 @@ struct hub::impl {
         topic_info info;
         enum class status { unloaded, loading, loaded } st = status::unloaded;
         std::unordered_map<std::string, json> rows;  // key → row (exposed columns)
+        std::vector<std::string> json_cols;          // json/jsonb columns (see with_sql_nulls)
         int64_t position = 0;                        // state = every transaction <= position
         // Loading: the load answer, and transactions received since the load was asked for.
         std::optional<topic_load> load;
@@ -421,9 +442,10 @@ struct hub::impl {
             touch(k);
             t.rows.erase(k);
         };
+        change scratch;
         for (auto& stmt : tx.changes) {
             if (stmt.topic != t.info.topic) continue;
-            for (auto& ch : expand(stmt, t.info.key)) switch (ch.op) {
+            for (auto& raw : expand(stmt, t.info.key)) switch (const change& ch = with_sql_nulls(raw, t.json_cols, scratch); ch.op) {
             case op_kind::insert:
                 put(ch.new_row);
                 break;
@@ -592,7 +614,10 @@ struct hub::impl {
     void finish_load(topic_state& t) {
         topic_load& ld = *t.load;
         t.rows.clear();
-        for (auto& row : ld.rows) t.rows.emplace(row_key(row, t.info.key), std::move(row));
+        for (auto& row : ld.rows) {
+            restore_sql_nulls(row, t.json_cols);
+            t.rows.emplace(row_key(row, t.info.key), std::move(row));
+        }
         t.position = ld.read_position;
         t.history.clear();
         t.history_floor = ld.read_position;  // history holds every transaction after P_rr
@@ -602,11 +627,12 @@ struct hub::impl {
         std::vector<transaction> pending = std::move(t.pending);
         t.pending.clear();
         t.load.reset();
+        bool stale = false;
         for (auto& tx : pending) {
             if (tx.position <= read_at) continue;  // in the rows, and below history's floor
             if (tx.position <= label && snap.visible(tx.xid)) {
                 // In the rows already; a client resuming from before it still needs its patch.
-                auto seen = std::make_shared<topic_tx>(image_tx(tx, t.info));
+                auto seen = std::make_shared<topic_tx>(image_tx(tx, t.info, t.json_cols));
                 if (seen->truncated) {  // the rows it removed are unknown: resume across it resyncs
                     t.history.clear();
                     t.history_floor = tx.position;
@@ -618,8 +644,14 @@ struct hub::impl {
             }
             // Not in the rows: committed after the snapshot. Subscribers have no snapshot yet,
             // so only the state and history move.
+            if (std::find(tx.undecodable.begin(), tx.undecodable.end(), t.info.topic) != tx.undecodable.end())
+                stale = true;  // a change the rows miss and that cannot be applied: read again
             auto applied = apply(t, tx);
             if (!applied->rows.empty() || !applied->messages.empty()) remember(t, applied);
+        }
+        if (stale) {
+            reload(t);
+            return;
         }
         t.position = std::max(t.position, position);
         for (auto& [id, sh] : t.shapes) recompute_window(t, *sh);
@@ -865,6 +897,7 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
             touched.insert(ch.topic);
             if (m.attached.count(ch.topic)) ++stats_.changes_by_topic[ch.topic];
         }
+        touched.insert(tx.undecodable.begin(), tx.undecodable.end());  // a load in flight must see it
         for (auto& name : touched) {
             auto it = m.topics.find(name);
             if (it == m.topics.end()) continue;
@@ -924,6 +957,9 @@ void hub::on_topic_loaded(topic_load load) {
         return;
     }
     t.info = load.info;
+    // Column types come with the attached list (a load's topic_info lacks them).
+    auto at = m.attached.find(t.info.topic);
+    t.json_cols = at == m.attached.end() ? std::vector<std::string>{} : json_columns(at->second);
     t.load = std::move(load);
     if (m.position >= t.load->position) m.finish_load(t);
     m.flush_polls();
@@ -953,8 +989,11 @@ void hub::on_history(const std::string& topic, int64_t after, history_result res
     std::vector<topic_tx> txs;
     for (auto& tx : result.transactions) {
         if (tx.position <= after || tx.position > t.history_floor) continue;
-        topic_tx out = image_tx(tx, t.info);
-        if (out.truncated) {  // the rows a TRUNCATE removed are not in the outbox: resync instead
+        topic_tx out = image_tx(tx, t.info, t.json_cols);
+        bool undecodable = std::find(tx.undecodable.begin(), tx.undecodable.end(), topic) != tx.undecodable.end();
+        // The rows a TRUNCATE removed are not in the outbox, and a change pglive could not
+        // decode has no rows at all: resync instead.
+        if (out.truncated || undecodable) {
             for (auto* s : waiting) {
                 s->since.reset();
                 m.send_snapshot(t, *s);
@@ -1010,7 +1049,8 @@ void hub::on_undecodable_change(const std::string& topic, int64_t position) {
                       " could not be decoded; a fresh snapshot follows";
     for (auto* s : t.subs)
         if (!s->poll_done) m.send_error(s->conn, "", error_code::undecodable_change, why);
-    if (t.st != impl::topic_state::status::loaded) return;  // a load in flight brings the rows anyway
+    // A load in flight brings the rows, or finish_load reads again when its snapshot predates this.
+    if (t.st != impl::topic_state::status::loaded) return;
     m.reload(t);
 }
 

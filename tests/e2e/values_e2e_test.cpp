@@ -155,6 +155,59 @@ TEST(values_e2e, extreme_values_arrive_exact_in_snapshots_patches_and_rest_and_f
 }
 
 
+// SQL NULL and JSON null in json/jsonb columns (PROTOCOL §4): both arrive as null, but `is.null`
+// matches only SQL NULL and `eq.null` only the JSON null, in snapshots, patches, REST and resume,
+// as `IS NULL` and `= 'null'` do in PostgreSQL.
+TEST(values_e2e, sql_null_and_json_null_differ_in_json_and_jsonb_columns) {
+    auto& db = vdb();
+    db.sql("CREATE DOMAIN public.doc_t AS jsonb;"
+           "CREATE TABLE public.jn (id int PRIMARY KEY, doc jsonb, raw json, d public.doc_t, note text);"
+           "SELECT pglive.attach('public.jn');"
+           "INSERT INTO public.jn VALUES (1, null, null, null, null), (2, 'null', 'null', 'null', 'x'),"
+           " (3, '{\"a\": null}', '[null]', '1', null)");
+    auto s = test::start_serve(db.conninfo(), {"--anonymous-topics", "*"});
+    auto keys = [&](const std::vector<std::string>& filter) {
+        test::ws_client ws("127.0.0.1", s.port, "/ws");
+        return keys_of(parse_exact(subscribe(ws, {{"op", "subscribe"}, {"topic", "public.jn"}, {"filter", filter}}))["rows"]);
+    };
+    EXPECT_EQ(keys({"doc=is.null"}), (std::set<std::string>{"1"}));
+    EXPECT_EQ(keys({"raw=is.null"}), (std::set<std::string>{"1"}));
+    EXPECT_EQ(keys({"d=is.null"}), (std::set<std::string>{"1"}));
+    EXPECT_EQ(keys({"doc=eq.null"}), (std::set<std::string>{"2"}));
+    EXPECT_EQ(keys({"note=is.null"}), (std::set<std::string>{"1", "3"}));
+    test::ws_client all("127.0.0.1", s.port, "/ws");
+    std::string snap = subscribe(all, {{"op", "subscribe"}, {"topic", "public.jn"}, {"sub", "all"}});
+    EXPECT_TRUE(has(snap, R"("1":{"d":null,"doc":null,"id":1,"note":null,"raw":null})")) << snap;
+    EXPECT_TRUE(has(snap, R"("2":{"d":null,"doc":null,"id":2,"note":"x","raw":null})")) << snap;
+
+    // Patches: 4 (JSON null) stays out of the is.null view, 5 (SQL NULL) comes in, 2 moves in, 1 out.
+    test::ws_client nulls("127.0.0.1", s.port, "/ws");
+    subscribe(nulls, {{"op", "subscribe"}, {"topic", "public.jn"}, {"filter", {"doc=is.null"}}});
+    db.sql("BEGIN; INSERT INTO public.jn VALUES (4, 'null', 'null', 'null', null), (5, null, '{}', null, null);"
+           "UPDATE public.jn SET doc = null WHERE id = 2; UPDATE public.jn SET doc = 'null' WHERE id = 1; COMMIT");
+    auto p = next_patch(nulls);
+    ASSERT_TRUE(p) << "no patch for the is.null view";
+    EXPECT_TRUE(has(*p, R"({"op":"add","path":"/5","value":{"d":null,"doc":null,"id":5,"note":null,"raw":{}}})")) << *p;
+    EXPECT_TRUE(has(*p, R"("path":"/2")")) << *p;
+    EXPECT_TRUE(has(*p, R"({"op":"remove","path":"/1"})")) << *p;
+    EXPECT_FALSE(has(*p, R"("/4")")) << *p;
+    auto a = next_patch(all);
+    ASSERT_TRUE(a);
+    int64_t before = parse_exact(*a)["pos"].is_string() ? std::stoll(parse_exact(*a)["pos"].get<std::string>()) : 0;
+
+    // REST rows, and a resume from before that transaction (from memory) give the same answer.
+    auto rest = test::http_get("127.0.0.1", s.port, "/api/topics/public.jn/rows?filter=doc%3Dis.null");
+    EXPECT_EQ(rest.status, 200) << rest.body;
+    EXPECT_EQ(keys_of(parse_exact(rest.body)["rows"]), (std::set<std::string>{"2", "5"})) << rest.body;
+    ASSERT_GT(before, 0);
+    test::ws_client resumed("127.0.0.1", s.port, "/ws");
+    resumed.send({{"op", "subscribe"}, {"topic", "public.jn"}, {"filter", {"doc=is.null"}}, {"since", std::to_string(before - 1)}});
+    auto r = next_patch(resumed);
+    ASSERT_TRUE(r) << "no patch on resume";
+    EXPECT_TRUE(has(*r, R"({"op":"add","path":"/5")")) << *r;
+    EXPECT_FALSE(has(*r, R"("/4")")) << *r;
+}
+
 // A SQL_ASCII database lets a row hold bytes that are not UTF-8: a change pglive cannot decode.
 // It must not stall capture: that topic's subscribers are told, other topics flow, the log and
 // /healthz never show the value, and the metric counts it.

@@ -17,13 +17,13 @@ features features::parse(const std::string& text) {
     for (std::string item; std::getline(ss, item, ',');)
         if (!item.empty()) items.push_back(item);
     bool only = !items.empty() && items[0][0] != '-';
-    if (only) f = features{false, false, false, false, false, false, false, false, false};
+    if (only) f = features{false, false, false, false, false, false, false, false, false, false};
     for (auto& item : items) {
         bool on = item[0] != '-';
         std::string name = on ? item : item.substr(1);
         if (name == "none" || name == "all") {
             bool v = name == "all";
-            f = features{v, v, v, v, v, v, v, v, v};
+            f = features{v, v, v, v, v, v, v, v, v, v};
             continue;
         }
         bool* p = name == "types" ? &f.types : name == "zones" ? &f.zones : name == "faults" ? &f.faults

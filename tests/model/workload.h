@@ -24,10 +24,7 @@ struct features {
     bool resume = true;     // clients disconnect and resume with since
     bool nodes = true;      // a second serve node on the same database
     bool retention = true;  // a small retention and history, so resumes reach past them
-    // `is.null` on the jsonb column: pglive cannot yet tell a jsonb JSON null from SQL NULL
-    // (to_jsonb writes both as null; issue 9, left open), so this known failure is opt-in and
-    // not part of "all": PGLIVE_MODEL_FEATURES=all,jsonnull shows it.
-    bool jsonnull = false;
+    bool jsonnull = true;   // `is.null` on the jsonb column (SQL NULL, not a JSON null)
     static features parse(const std::string& text);
     std::string text() const;
 };

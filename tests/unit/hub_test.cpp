@@ -332,6 +332,27 @@ TEST_F(hub_fixture, incomplete_history_falls_back_to_a_snapshot) {
     EXPECT_EQ(b->of_type("snapshot")[0]["pos"], "10");
 }
 
+// A resume read from the outbox that meets a change pglive could not decode cannot build that
+// patch: a snapshot instead, never a silent hole.
+TEST_F(hub_fixture, history_with_an_undecodable_change_falls_back_to_a_snapshot) {
+    connect(1);
+    h->subscribe(1, sub("all"));
+    advance(10);
+    load(10, {row(1, "open", 1)});
+    auto b = connect(2);
+    auto r = sub("all");
+    r.since = 8;
+    h->subscribe(2, r);
+    history_result hr;
+    auto bad = tx(9, 150, {});
+    bad.undecodable = {"public.orders"};
+    hr.transactions = {bad, tx(10, 151, {upd(row(1, "open", 0), row(1, "open", 1))})};
+    h->on_history("public.orders", 8, hr);
+    EXPECT_TRUE(b->of_type("patch").empty());
+    ASSERT_EQ(b->of_type("snapshot").size(), 1u);
+    EXPECT_EQ(b->of_type("snapshot")[0]["pos"], "10");
+}
+
 TEST_F(hub_fixture, resync_sends_fresh_snapshots_then_resynced) {
     auto c = connect(1);
     h->subscribe(1, sub("all"));

@@ -2,6 +2,8 @@
 // as PostgreSQL does for the column's type (issue 9, finding 6).
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/exact_json.h"
 #include "core/filter.h"
 #include "core/key.h"
@@ -244,6 +246,33 @@ TEST(typed_filter, booleans_text_uuid_and_nulls) {
     EXPECT_FALSE(match("amount=is.null", R"({"amount":0})"));
 }
 
+// In a json/jsonb column a JSON null is a value and SQL NULL is sql_null() (the capture leaves
+// the column out, the hub puts sql_null() back): `is.null` matches only SQL NULL, as in PostgreSQL.
+TEST(typed_filter, sql_null_and_json_null_differ_in_json_columns) {
+    json sql = parse_exact(R"({"doc":1})"), value = parse_exact(R"({"doc":null})"), absent = parse_exact("{}");
+    sql["doc"] = sql_null();
+    auto f = row_filter::parse({"doc=is.null"}, cols, types);
+    EXPECT_TRUE(f.matches(sql));
+    EXPECT_TRUE(f.matches(absent));
+    EXPECT_FALSE(f.matches(value));
+    auto g = row_filter::parse({"doc=eq.null"}, cols, types);  // 'null'::jsonb = 'null'::jsonb
+    EXPECT_TRUE(g.matches(value));
+    EXPECT_FALSE(g.matches(sql));
+    EXPECT_FALSE(row_filter::parse({"doc=neq.null"}, cols, types).matches(sql));
+    // Outside json columns a JSON null is SQL NULL, as before.
+    EXPECT_TRUE(match("amount=is.null", R"({"amount":null})"));
+    // Written as null; orders put SQL NULL last (asc) and the JSON null among the values.
+    EXPECT_EQ(dump_exact(sql), R"({"doc":null})");
+    auto o = row_order::parse("doc.asc", cols, types);
+    EXPECT_TRUE(o.before(value, "1", sql, "2"));
+    EXPECT_FALSE(o.before(sql, "2", value, "1"));
+    json with = parse_exact(R"({"id":1})");
+    restore_sql_nulls(with, {"doc"});
+    EXPECT_TRUE(is_sql_null(with["doc"]));
+    restore_sql_nulls(value, {"doc"});
+    EXPECT_TRUE(value["doc"].is_null());  // present values stay
+}
+
 TEST(typed_filter, a_value_not_of_the_columns_type_is_a_filter_error) {
     const std::pair<const char*, const char*> cases[] = {
         {"id=gt.4.5", "gt needs an integer for column id (bigint), not '4.5'"},
@@ -294,6 +323,76 @@ struct text_client : client {
     void resynced() override {}
     wire_format format() const override { return wire_format::json; }
 };
+
+// Row images leave a SQL NULL json/jsonb column out (capture and load); the hub puts SQL NULL
+// back, so `is.null` sees only those rows, and the wire shows null for both.
+TEST(values_hub, a_json_column_left_out_of_a_row_image_is_sql_null) {
+    hub::hooks hk;
+    hk.load_topic = [](const std::string&) {};
+    hub h(hk);
+    h.set_topics({topic_info{"public.j", {"id"}, {"id", "doc"}, {"integer", "jsonb"}}});
+    auto nulls = std::make_shared<text_client>();
+    access everyone;
+    everyone.topics = {"*"};
+    h.connect(1, nulls, everyone);
+    subscribe_request r;
+    r.topic = "public.j";
+    r.sub = "n";
+    r.filter = {"doc=is.null"};
+    h.subscribe(1, r);
+    topic_load ld;
+    ld.info = topic_info{"public.j", {"id"}, {"id", "doc"}};
+    ld.snapshot = pg_snapshot::parse("100:100:");
+    ld.rows = {parse_exact(R"({"id":1})"), parse_exact(R"({"id":2,"doc":null})")};
+    h.on_topic_loaded(ld);
+    ASSERT_EQ(nulls->texts.size(), 2u);
+    EXPECT_EQ(nulls->texts[1], R"({"pos":"0","rows":{"1":{"doc":null,"id":1}},"sub":"n","topic":"public.j","type":"snapshot"})");
+    // A JSON null inserted: not for is.null; a SQL NULL (left out): added; 2 set to SQL NULL: added.
+    transaction t{1, "2026-12-02T12:00:00.000000Z", 200, {}};
+    t.changes = {change{"public.j", op_kind::insert, json(), parse_exact(R"({"id":3,"doc":null})")},
+                 change{"public.j", op_kind::insert, json(), parse_exact(R"({"id":4})")},
+                 change{"public.j", op_kind::update, parse_exact(R"({"id":2,"doc":null})"), parse_exact(R"({"id":2})")},
+                 change{"public.j", op_kind::update, parse_exact(R"({"id":1})"), parse_exact(R"({"id":1,"doc":{"a":1}})")}};
+    h.on_transactions({t});
+    ASSERT_EQ(nulls->texts.size(), 3u);
+    json p = json::parse(nulls->texts[2]);
+    std::set<std::string> ops;
+    for (auto& op : p["patch"]) ops.insert(op["op"].get<std::string>() + " " + op["path"].get<std::string>());
+    EXPECT_EQ(ops, (std::set<std::string>{"add /4", "add /2", "remove /1"})) << nulls->texts[2];
+    EXPECT_NE(nulls->texts[2].find(R"({"doc":null,"id":4})"), std::string::npos) << nulls->texts[2];
+}
+
+// An undecodable change that arrives while the topic loads, and that the load's snapshot does
+// not contain, cannot be applied: the topic is read again rather than served without it.
+TEST(values_hub, an_undecodable_change_during_a_load_the_rows_miss_reads_again) {
+    int loads = 0;
+    hub::hooks hk;
+    hk.load_topic = [&](const std::string&) { ++loads; };
+    hub h(hk);
+    h.set_topics({topic_info{"public.v", {"id"}, {"id"}, {"bigint"}}});
+    auto c = std::make_shared<text_client>();
+    access everyone;
+    everyone.topics = {"*"};
+    h.connect(1, c, everyone);
+    subscribe_request r;
+    r.topic = "public.v";
+    h.subscribe(1, r);
+    ASSERT_EQ(loads, 1);
+    transaction t{1, "2026-12-02T12:00:00.000000Z", 300, {}};
+    t.undecodable = {"public.v"};
+    h.on_transactions({t});
+    topic_load ld;
+    ld.info = topic_info{"public.v", {"id"}, {"id"}};
+    ld.snapshot = pg_snapshot::parse("300:300:");  // xid 300 not visible: the rows miss it
+    ld.rows = {parse_exact(R"({"id":1})")};
+    h.on_topic_loaded(ld);
+    EXPECT_EQ(loads, 2);
+    for (auto& text : c->texts) EXPECT_EQ(text.find(R"("type":"snapshot")"), std::string::npos) << text;
+    ld.position = ld.read_position = 1;
+    ld.snapshot = pg_snapshot::parse("301:301:");
+    h.on_topic_loaded(ld);
+    EXPECT_NE(c->texts.back().find(R"("type":"snapshot")"), std::string::npos) << c->texts.back();
+}
 
 TEST(values_hub, typed_filters_exact_frames_and_undecodable_changes) {
     std::vector<std::string> loads;
