@@ -4,11 +4,26 @@
 -- Positions are stamped after commit by pglive.sequence(), which pglive nodes call: see the
 -- comment on it for why reading `position > P` never skips a transaction.
 
+-- Sections: locks · tables · columns · capture · wake-up · messages · attach · sequencer ·
+-- retention · privileges · upgrade.
+
+-- ============================================================ locks
+-- pglive's advisory locks, each key named once here (pglive.lock_*() are inlined constants):
+--   7135402871265917000  sequencer: one sequence() or prune() at a time, across nodes
+--   7135402871265917001  install: schema installs, wake-up mode changes
+--   7135402871265917002  doorbell: held by a listener about to sleep (see pglive.doze)
 -- Concurrent installs (several nodes, or `pglive install` beside `attach`) run one at a time
--- when the file runs as one transaction, as install_schema does.
+-- when the file runs as one transaction, as install_schema does (the schema may not exist yet,
+-- so the key is spelled out here only).
 select pg_advisory_xact_lock(7135402871265917001);
 
 create schema if not exists pglive;
+
+create or replace function pglive.lock_sequencer() returns bigint language sql immutable as 'select 7135402871265917000::bigint';
+create or replace function pglive.lock_install() returns bigint language sql immutable as 'select 7135402871265917001::bigint';
+create or replace function pglive.lock_doorbell() returns bigint language sql immutable as 'select 7135402871265917002::bigint';
+
+-- ============================================================ tables
 
 create sequence if not exists pglive.change_seq;
 create sequence if not exists pglive.position_seq;
@@ -62,6 +77,17 @@ create table if not exists pglive.state (
 );
 insert into pglive.state default values on conflict do nothing;
 
+-- The pglive nodes serving from this database, and the position each has delivered. A serve
+-- registers when it starts and beats every few seconds (pglive.beat); retention never removes
+-- a transaction a live node has not delivered yet. A node that stopped beating (crashed, cut
+-- off) stops holding retention after the pruner's node timeout.
+create table if not exists pglive.nodes (
+    node_id   text primary key,
+    delivered bigint not null,
+    beat_at   timestamptz not null default now()
+);
+
+-- ============================================================ columns
 -- The columns of a table that never leave the database (attach --columns / --exclude).
 create or replace function pglive.hidden_columns(rel oid) returns text[]
 language sql stable as $$
@@ -99,17 +125,19 @@ language sql stable as $$
       and (case when ty.typtype = 'd' then ty.typbasetype else a.atttypid end) in ('json'::regtype, 'jsonb'::regtype)
 $$;
 
+-- ============================================================ capture
 -- (Re)creates the four capture functions, with or without the wake-up NOTIFY, so that poll
 -- mode pays neither the notify lock nor a mode lookup per statement.
 create or replace function pglive.install_capture(notify boolean) returns void
 language plpgsql as $body$
 declare
-    -- The doorbell: a listener that is about to sleep holds lock 7135402871265917002 (see
-    -- pglive.doze); only then is a NOTIFY needed. A writer that gets the lock shared instead
-    -- holds it until it commits, so a listener cannot fall asleep before seeing its rows, and
-    -- while listeners are busy reading, writers skip the NOTIFY and its cluster-wide commit lock.
-    wake text := case when notify then 'if pglive_n_ > 0 and not pg_try_advisory_xact_lock_shared(7135402871265917002) then '
-                                       'perform pg_notify(''pglive'', ''''); end if;' else '' end;
+    -- The doorbell: a listener that is about to sleep holds lock_doorbell() (see pglive.doze);
+    -- only then is a NOTIFY needed. A writer that gets the lock shared instead holds it until it
+    -- commits, so a listener cannot fall asleep before seeing its rows, and while listeners are
+    -- busy reading, writers skip the NOTIFY and its cluster-wide commit lock.
+    wake text := case when notify then format('if pglive_n_ > 0 and not pg_try_advisory_xact_lock_shared(%s) then '
+                                              'perform pg_notify(''pglive'', ''''); end if;', pglive.lock_doorbell())
+                 else '' end;
     -- Values leave pglive the same whatever the writer's session: to_jsonb writes timestamptz
     -- in the session's TimeZone, intervals in its IntervalStyle, floats with its
     -- extra_float_digits, bytea in its bytea_output. A function-level SET pins them for the
@@ -117,8 +145,8 @@ declare
     -- 2 µs per statement (a single-row INSERT's trigger costs about 23 µs).
     -- They also run as pglive's owner (SECURITY DEFINER, search_path pinned, pg_temp last): the
     -- writer needs no right on schema pglive, and no writer can write the outbox itself.
-    pin text := $p$ security definer set search_path = pg_catalog, pglive, pg_temp
-                  set timezone = 'UTC' set intervalstyle = 'postgres' set extra_float_digits = 1 set bytea_output = 'hex' $p$;
+    definer text := 'security definer set search_path = pg_catalog, pglive, pg_temp';
+    pin text := $p$ set timezone = 'UTC' set intervalstyle = 'postgres' set extra_float_digits = 1 set bytea_output = 'hex' $p$;
     -- A statement whose table is not (or no longer) attached captures nothing.
     -- attach passes the topic and whether columns are hidden as trigger arguments, so a
     -- statement does not look its table up (a tenth of a single-row INSERT's CPU). Hidden
@@ -149,56 +177,36 @@ begin
         if pglive_topic_ is null then return null; end if;
     end if;
 $h$;
+    -- One outbox row per statement: %1$s the topic, %2$s the hidden columns, %3$s what else to
+    -- subtract from each row image. Tables without json/jsonb columns run it static (planned
+    -- once); the others dynamically, leaving out their SQL NULL json columns (json_null_columns).
+    capture text := $c$
+    if pglive_nulls_ is null then
+        %1$s;
+    else
+        execute replace(%2$L, '$nulls', pglive_nulls_) using pglive_topic_, pglive_hidden_;
+    end if;
+    get diagnostics pglive_n_ = row_count;
+$c$;
+    images text := '(select jsonb_agg(to_jsonb(r.*) - %2$s%3$s) as rows from pglive_%4$s r)';
+    stmts text[] := array[
+        format('insert into pglive.outbox (topic, op, new_rows) select %%1$s, ''I'', s.rows from %s s '
+               'where s.rows is not null', format(images, '', '%2$s', '%3$s', 'new')),
+        format('insert into pglive.outbox (topic, op, old_rows, new_rows) select %%1$s, ''U'', o.rows, n.rows '
+               'from %s o, %s n where o.rows is not null',
+               format(images, '', '%2$s', '%3$s', 'old'), format(images, '', '%2$s', '%3$s', 'new')),
+        format('insert into pglive.outbox (topic, op, old_rows) select %%1$s, ''D'', s.rows from %s s '
+               'where s.rows is not null', format(images, '', '%2$s', '%3$s', 'old'))];
+    names text[] := array['insert', 'update', 'delete'];
 begin
-    execute format($f$create or replace function pglive.capture_insert() returns trigger language plpgsql %s as $fn$%s
-    -- Tables without json/jsonb columns take the static statement (planned once); the others
-    -- pay a dynamic one (planned per statement) to leave out their SQL NULL json columns.
-    if pglive_nulls_ is null then
-        insert into pglive.outbox (topic, op, new_rows)
-            select pglive_topic_, 'I', s.rows from (select jsonb_agg(to_jsonb(n.*) - pglive_hidden_) as rows from pglive_new n) s
-            where s.rows is not null;
-    else
-        execute 'insert into pglive.outbox (topic, op, new_rows) select $1, ''I'', s.rows from '
-                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_new r) s '
-                'where s.rows is not null' using pglive_topic_, pglive_hidden_;
-    end if;
-    get diagnostics pglive_n_ = row_count;
-    %s
+    for i in 1 .. 3 loop
+        execute format($f$create or replace function pglive.capture_%s() returns trigger language plpgsql %s %s as $fn$%s%s%s
     return null;
-end $fn$$f$, pin, head, wake);
-    execute format($f$create or replace function pglive.capture_update() returns trigger language plpgsql %s as $fn$%s
-    if pglive_nulls_ is null then
-        insert into pglive.outbox (topic, op, old_rows, new_rows)
-            select pglive_topic_, 'U', o.rows, n.rows
-            from (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_old r) o,
-                 (select jsonb_agg(to_jsonb(r.*) - pglive_hidden_) as rows from pglive_new r) n
-            where o.rows is not null;
-    else
-        execute 'insert into pglive.outbox (topic, op, old_rows, new_rows) select $1, ''U'', o.rows, n.rows from '
-                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_old r) o, '
-                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_new r) n '
-                'where o.rows is not null' using pglive_topic_, pglive_hidden_;
-    end if;
-    get diagnostics pglive_n_ = row_count;
-    %s
-    return null;
-end $fn$$f$, pin, head, wake);
-    execute format($f$create or replace function pglive.capture_delete() returns trigger language plpgsql %s as $fn$%s
-    if pglive_nulls_ is null then
-        insert into pglive.outbox (topic, op, old_rows)
-            select pglive_topic_, 'D', s.rows from (select jsonb_agg(to_jsonb(o.*) - pglive_hidden_) as rows from pglive_old o) s
-            where s.rows is not null;
-    else
-        execute 'insert into pglive.outbox (topic, op, old_rows) select $1, ''D'', s.rows from '
-                '(select jsonb_agg(to_jsonb(r.*) - $2 - ' || pglive_nulls_ || ') as rows from pglive_old r) s '
-                'where s.rows is not null' using pglive_topic_, pglive_hidden_;
-    end if;
-    get diagnostics pglive_n_ = row_count;
-    %s
-    return null;
-end $fn$$f$, pin, head, wake);
-    execute format($f$create or replace function pglive.capture_truncate() returns trigger language plpgsql
-    security definer set search_path = pg_catalog, pglive, pg_temp as $fn$
+end $fn$$f$, names[i], definer, pin, head,
+            format(capture, format(stmts[i], 'pglive_topic_', 'pglive_hidden_', ''), format(stmts[i], '$1', '$2', ' - $nulls')),
+            wake);
+    end loop;
+    execute format($f$create or replace function pglive.capture_truncate() returns trigger language plpgsql %s as $fn$
 declare
     pglive_topic_ text := case when TG_NARGS >= 1 then TG_ARGV[0] end;
 begin
@@ -209,10 +217,11 @@ begin
     insert into pglive.outbox (topic, op) values (pglive_topic_, 'T');
     %s
     return null;
-end $fn$$f$, replace(wake, 'if pglive_n_ > 0 and ', 'if '));
+end $fn$$f$, definer, replace(wake, 'if pglive_n_ > 0 and ', 'if '));
 end
 $body$;
 
+-- ============================================================ wake-up
 create or replace function pglive.set_wakeup(mode text) returns void
 language plpgsql
 security definer set search_path = pg_catalog, pglive, pg_temp
@@ -224,7 +233,7 @@ begin
     end if;
     -- Every node sets the mode at start-up: serialize them, and leave the capture functions
     -- alone when nothing changes (re-creating them concurrently fails: tuple concurrently updated).
-    perform pg_advisory_xact_lock(7135402871265917001);
+    perform pg_advisory_xact_lock(pglive.lock_install());
     if (select wakeup from pglive.state) = mode and to_regprocedure('pglive.capture_insert()') is not null then
         return;
     end if;
@@ -245,12 +254,12 @@ language plpgsql
 security definer set search_path = pg_catalog, pglive, pg_temp
 as $$
 begin
-    if pg_try_advisory_lock(7135402871265917002) then
+    if pg_try_advisory_lock(pglive.lock_doorbell()) then
         return true;
     end if;
     perform set_config('lock_timeout', wait_ms || 'ms', true);
     begin
-        perform pg_advisory_lock(7135402871265917002);
+        perform pg_advisory_lock(pglive.lock_doorbell());
         return true;
     exception when lock_not_available then
         return false;
@@ -269,6 +278,7 @@ begin
 end
 $$;
 
+-- ============================================================ messages
 create or replace function pglive.publish(topic text, data jsonb) returns void
 language plpgsql
 security definer set search_path = pg_catalog, pglive, pg_temp
@@ -282,6 +292,7 @@ begin
 end
 $$;
 
+-- ============================================================ attach
 create or replace function pglive.attach(tbl regclass, key text[] default null, columns text[] default null,
                                          exclude text[] default null) returns text
 language plpgsql as $$
@@ -419,6 +430,7 @@ begin
 end
 $$;
 
+-- ============================================================ sequencer
 -- The sequencer. Gives every committed, not yet sequenced transaction of the outbox the next
 -- position, and returns how many it sequenced. Call it in its own READ COMMITTED transaction
 -- with synchronous_commit on (a position a listener delivered must survive a crash).
@@ -447,7 +459,7 @@ declare
     new_w xid8;
     n bigint;
 begin
-    perform pg_advisory_xact_lock(7135402871265917000);
+    perform pg_advisory_xact_lock(pglive.lock_sequencer());
     select watermark into w from pglive.state;
     new_w := pg_snapshot_xmin(pg_current_snapshot());
     insert into pglive.tx (position, xid, ts)
@@ -479,16 +491,7 @@ as $$
                        and not exists (select 1 from pglive.tx t where t.xid = o.xid)), 0)
 $$;
 
--- The pglive nodes serving from this database, and the position each has delivered. A serve
--- registers when it starts and beats every few seconds (pglive.beat); retention never removes
--- a transaction a live node has not delivered yet. A node that stopped beating (crashed, cut
--- off) stops holding retention after the pruner's node timeout.
-create table if not exists pglive.nodes (
-    node_id   text primary key,
-    delivered bigint not null,
-    beat_at   timestamptz not null default now()
-);
-
+-- ============================================================ retention
 create or replace function pglive.beat(node text, delivered bigint) returns void
 language sql
 security definer set search_path = pg_catalog, pglive, pg_temp
@@ -520,7 +523,7 @@ declare
     held bigint;
     n bigint;
 begin
-    perform pg_advisory_xact_lock(7135402871265917000);
+    perform pg_advisory_xact_lock(pglive.lock_sequencer());
     if keep_age is not null then
         select coalesce(max(position), 0) into upto from pglive.tx where ts < now() - keep_age;
     end if;
@@ -554,6 +557,7 @@ as $$
     select pglive.prune(keep_age, keep_count, interval '30 seconds')
 $$;
 
+-- ============================================================ privileges
 -- Least privilege (README: "Roles"). The capture functions run as the schema's owner
 -- (SECURITY DEFINER, search_path pinned), so an application role needs no right on schema
 -- pglive to write an attached table, and no application role may write pglive's tables: a
@@ -567,9 +571,10 @@ revoke execute on all functions in schema pglive from public;
 -- attach and detach run with their caller's rights (creating triggers needs the table's
 -- owner or its TRIGGER privilege, and writing pglive.tables the schema owner's grant).
 grant execute on function pglive.attach(regclass, text[], text[], text[]), pglive.detach(regclass) to public;
--- json_null_columns reads only the catalog; a serve role granted before it existed (grant_serve)
--- still reads its tables with it.
+-- json_null_columns reads only the catalog and the lock_*() functions are constants: a serve
+-- role granted before they existed (grant_serve) still uses them.
 grant execute on function pglive.json_null_columns(oid, text) to public;
+grant execute on function pglive.lock_sequencer(), pglive.lock_install(), pglive.lock_doorbell() to public;
 
 create or replace function pglive.grant_serve(r regrole) returns void
 language plpgsql as $$
@@ -584,6 +589,7 @@ end
 $$;
 revoke execute on function pglive.grant_serve(regrole) from public;
 
+-- ============================================================ upgrade
 -- Tables attached by an older pglive whose triggers do not yet leave out SQL NULL json/jsonb
 -- columns (the third trigger argument) are attached again, keeping their settings.
 do $upgrade$

@@ -190,7 +190,7 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     auto release = [&] {
         if (!holding) return;
         pqxx::nontransaction n(conn);
-        n.exec("select pg_advisory_unlock(7135402871265917002)");
+        n.exec("select pg_advisory_unlock(pglive.lock_doorbell())");
         holding = false;
     };
     while (!stopping_) {

@@ -648,7 +648,7 @@ TEST_F(protocol_e2e, a_gap_left_by_retention_gives_subscribers_a_fresh_snapshot)
     // Hold the sequencer's lock: the listener's next read waits in pglive.sequence().
     auto holder = open_connection(proto_pg().conninfo(), "test");
     pqxx::nontransaction h(*holder);
-    h.exec("select pg_advisory_lock(7135402871265917000)");
+    h.exec("select pg_advisory_lock(pglive.lock_sequencer())");
     sql("INSERT INTO public.proto_gap VALUES (2, 2)");  // lost in the gap
     sql("INSERT INTO public.proto_gap VALUES (3, 3)");  // kept: delivered after it
     ASSERT_TRUE(eventually([&] {
@@ -659,7 +659,7 @@ TEST_F(protocol_e2e, a_gap_left_by_retention_gives_subscribers_a_fresh_snapshot)
     h.exec("select pglive.sequence()");
     h.exec("update pglive.nodes set beat_at = now() - interval '1 hour'");  // the node looks dead
     h.exec("select pglive.prune(null, 1)");                                  // keeps only the newest
-    h.exec("select pg_advisory_unlock(7135402871265917000)");
+    h.exec("select pg_advisory_unlock(pglive.lock_sequencer())");
 
     ASSERT_TRUE(c.pump_until([&] { return c.subs[T].snapshots >= 2; })) << s.proc->output();
     ASSERT_TRUE(c.pump_until([&] { return c.subs[T].state == rows_of("SELECT * FROM " + T); }))
