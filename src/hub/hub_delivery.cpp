@@ -6,6 +6,23 @@
 
 namespace pglive {
 
+namespace {
+
+// A snapshot or patch of subscription `sub` of `topic` at `pos`.
+outgoing sub_message(outgoing::what kind, const std::string& sub, const std::string& topic, int64_t pos,
+                     const std::string& ts, const json& body) {
+    outgoing o;
+    o.kind = kind;
+    o.sub = sub;
+    o.topic = topic;
+    o.pos = pos;
+    o.ts = ts;
+    o.body = &body;
+    return o;
+}
+
+}  // namespace
+
 client* hub::impl::client_of(const subscription& s) {
     auto it = conns.find(s.conn);
     return it == conns.end() ? nullptr : it->second.c.get();
@@ -38,12 +55,7 @@ void hub::impl::send_snapshot(topic& t, subscription& s) {
     }
     client* c = client_of(s);
     if (!c) return;
-    outgoing o;
-    o.kind = outgoing::what::snapshot;
-    o.sub = s.sub;
-    o.topic = s.topic;
-    o.pos = t.table.position;
-    o.body = &rows;
+    auto o = sub_message(outgoing::what::snapshot, s.sub, s.topic, t.table.position, {}, rows);
     c->send(encode(c->format(), o), frame_kind::snapshot, s.tag);
     ++stats().snapshots_sent;
 }
@@ -59,13 +71,7 @@ void hub::impl::send_patch(subscription& s, int64_t pos, const std::string& ts, 
     }
     client* c = client_of(s);
     if (!c) return;
-    outgoing o;
-    o.kind = outgoing::what::patch;
-    o.sub = s.sub;
-    o.topic = s.topic;
-    o.pos = pos;
-    o.ts = ts;
-    o.body = &ops;
+    auto o = sub_message(outgoing::what::patch, s.sub, s.topic, pos, ts, ops);
     c->send(encode(c->format(), o), frame_kind::patch, s.tag);
     ++stats().patches_sent;
     ++stats().patches_by_topic[s.topic];
@@ -93,14 +99,7 @@ void hub::impl::fan_out(topic& t, const topic_tx& tx) {
             s->min_position = tx.position;
             auto b = std::find_if(frames.begin(), frames.end(), [&](const frame_set& x) { return x.message().sub == s->sub; });
             if (b == frames.end()) {
-                outgoing o;
-                o.kind = outgoing::what::patch;
-                o.sub = s->sub;
-                o.topic = s->topic;
-                o.pos = tx.position;
-                o.ts = tx.ts;
-                o.body = &ops;
-                b = frames.emplace(frames.end(), std::move(o));
+                b = frames.emplace(frames.end(), sub_message(outgoing::what::patch, s->sub, s->topic, tx.position, tx.ts, ops));
             }
             c->send(b->get(c->format()), frame_kind::patch, s->tag);
             ++sent;
