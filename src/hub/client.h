@@ -1,6 +1,7 @@
 // client.h — how the hub reaches one connection (WebSocket, SSE) without knowing sockets.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -11,7 +12,10 @@ namespace pglive {
 using conn_id = uint64_t;
 
 enum class frame_kind { reply, snapshot, patch, message };
-enum class wire_format { json, sse };  // sse: frames are whole "event:/id:/data:" records
+// How a connection's frames look (hub/encoder.cpp builds them). sse: whole "event:/id:/data:"
+// records.
+enum class wire_format { json, sse };
+inline constexpr size_t wire_format_count = 2;
 
 class client {
 public:

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +19,7 @@
 #include "core/protocol.h"
 #include "core/topic.h"
 #include "hub/client.h"
+#include "hub/hub_metrics.h"
 
 namespace pglive {
 
@@ -31,28 +31,6 @@ struct hub_limits {
     // node lags behind the one that gave the position), then gets a fresh snapshot (a position
     // no node has: a client of another database, or a made-up number).
     int64_t future_since_wait_ms = 10000;
-};
-
-// Counters for /metrics (read on the hub strand).
-struct hub_stats {
-    // Commit → handed to connections, in seconds (Prometheus histogram buckets).
-    static constexpr double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-    uint64_t latency_counts[std::size(latency_buckets)] = {};  // non-cumulative per bucket
-    uint64_t latency_count = 0;
-    double latency_sum = 0;
-    uint64_t transactions = 0;
-    uint64_t patches_sent = 0;     // patch frames handed to connections
-    uint64_t messages_sent = 0;
-    uint64_t snapshots_sent = 0;
-    uint64_t resyncs = 0;
-    uint64_t undecodable_changes = 0;  // outbox changes pglive could not decode (skipped, logged)
-    int64_t position = 0;          // last transaction seen
-    std::string last_ts;           // its commit time
-    std::map<std::string, uint64_t> changes_by_topic;
-    std::map<std::string, uint64_t> patches_by_topic;
-    std::map<std::string, uint64_t> subscriptions_by_topic;
-    size_t connections = 0;
-    size_t topics_held = 0;        // topic and channel states in memory (updated by tick() and set_topics)
 };
 
 // The result of reading the outbox for one topic: transactions after `after`, in order.

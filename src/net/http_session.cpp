@@ -43,8 +43,8 @@ std::optional<int64_t> whole_number(const std::string& s) {
 
 }  // namespace
 
-http_session::http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx, bool metrics_only)
-    : stream_(std::move(socket)), ctx_(std::move(ctx)), metrics_only_(metrics_only) {}
+http_session::http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx, shard& on, bool metrics_only)
+    : stream_(std::move(socket)), ctx_(std::move(ctx)), shard_(on), metrics_only_(metrics_only) {}
 
 void http_session::run() {
     boost::asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
@@ -161,7 +161,7 @@ void http_session::route() {
             return send(error_response(req_, http::status::forbidden, error_code::forbidden,
                                        "origin " + std::string(req_[http::field::origin]) +
                                            " is not allowed (allowed_origins)"));
-        std::make_shared<ws_session>(std::move(stream_), ctx_, std::move(who))->run(std::move(req_));
+        std::make_shared<ws_session>(std::move(stream_), ctx_, shard_, std::move(who))->run(std::move(req_));
         return;
     }
     if (path == "/sse") {
@@ -193,7 +193,7 @@ void http_session::route() {
             sub.since = n;
         }
         stream_.expires_never();
-        std::make_shared<sse_session>(std::move(stream_), ctx_, std::move(who))->run(std::move(req_), std::move(sub));
+        std::make_shared<sse_session>(std::move(stream_), ctx_, shard_, std::move(who))->run(std::move(req_), std::move(sub));
         return;
     }
     if (path == "/poll" && get) return serve_poll(t, who);
@@ -229,7 +229,7 @@ void http_session::route() {
 }
 
 void http_session::serve_metrics() {
-    std::string text = net_metrics_text(*ctx_);
+    std::string text = net_metrics_text(ctx_->stats);
     if (ctx_->cb.metrics) text += ctx_->cb.metrics();
     http_response res{http::status::ok, req_.version()};
     res.set(http::field::content_type, "text/plain; version=0.0.4");

@@ -14,7 +14,8 @@ namespace pglive {
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
     // metrics_only: a connection to the metrics listener (GET /metrics and /healthz, no token).
-    http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx, bool metrics_only = false);
+    // `on`: the shard whose strand `socket` runs on; the WebSocket or SSE session it becomes stays there.
+    http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx, shard& on, bool metrics_only = false);
     void run();
 
 private:
@@ -33,6 +34,7 @@ private:
     conn_stream stream_;
     boost::beast::flat_buffer buffer_;
     std::shared_ptr<net_context> ctx_;
+    shard& shard_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http_request req_;
     std::unique_ptr<boost::asio::steady_timer> poll_timer_;

@@ -16,8 +16,6 @@ namespace pglive {
 
 class hub_runner {
 public:
-    using strand_type = boost::asio::strand<boost::asio::io_context::executor_type>;
-
     hub_runner(boost::asio::io_context& io, hub::hooks hooks, hub_limits limits)
         : strand_(boost::asio::make_strand(io)), hub_(std::move(hooks), limits) {}
 
@@ -33,10 +31,8 @@ public:
         });
     }
 
-    strand_type& strand() { return strand_; }
-
 private:
-    strand_type strand_;
+    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     hub hub_;  // strand-only
 };
 

@@ -38,7 +38,8 @@ struct queued_frame {
 template <class Derived>
 class outbound : public client, public drainable {
 public:
-    outbound(std::shared_ptr<net_context> ctx, conn_id id) : ctx_(std::move(ctx)), id_(id) {}
+    // `on`: the shard whose strand the connection's stream runs on (chosen at accept).
+    outbound(std::shared_ptr<net_context> ctx, shard& on) : ctx_(std::move(ctx)), shard_(on), id_(ctx_->next_id++) {}
 
     // From the hub's strand: into the inbox; the first item of a batch wakes our strand.
     void send(frame f, frame_kind kind, uint64_t tag) override { to_inbox(std::move(f), kind, tag); }
@@ -58,9 +59,7 @@ protected:
             first = inbox_.empty();
             inbox_.push_back(queued_frame{std::move(f), kind, tag});
         }
-        if (!first) return;
-        if (shard_) shard_->schedule(self().shared_from_this());
-        else boost::asio::post(self().executor(), [s = self().shared_from_this()] { s->drain(); });
+        if (first) shard_.schedule(self().shared_from_this());
     }
 
     // On our strand (the shard's): admit what the inbox holds and start writing.
@@ -244,7 +243,7 @@ protected:
     }
 
     std::shared_ptr<net_context> ctx_;
-    shard* shard_ = nullptr;  // set by Derived's constructor: the strand its stream runs on
+    shard& shard_;
     conn_id id_;
     std::mutex inbox_mu_;
     std::vector<queued_frame> inbox_;  // guarded by inbox_mu_

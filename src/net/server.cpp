@@ -4,7 +4,6 @@
 #include <boost/asio/strand.hpp>
 
 #include "core/log.h"
-#include "core/prometheus.h"
 #include "net/http_session.h"
 
 namespace pglive {
@@ -22,29 +21,6 @@ server::server(asio::io_context& io, hub_runner& runner, net_options opt, net_ca
 }
 
 server::~server() = default;
-
-
-std::string net_metrics_text(net_context& ctx) {
-    namespace prom = prometheus;
-    auto& s = ctx.stats;
-    std::string text;
-    prom::metric(text, "pglive_http_requests_total", "HTTP requests read", "counter", double(s.http_requests));
-    prom::metric(text, "pglive_connections", "open WebSocket and SSE connections", "gauge", double(s.ws_open + s.sse_open));
-    prom::metric(text, "pglive_websocket_connections", "open WebSocket connections", "gauge", double(s.ws_open));
-    prom::metric(text, "pglive_sse_connections", "open SSE streams", "gauge", double(s.sse_open));
-    prom::metric(text, "pglive_websocket_connections_total", "WebSocket connections accepted", "counter", double(s.ws_total));
-    prom::metric(text, "pglive_sse_connections_total", "SSE streams started", "counter", double(s.sse_total));
-    prom::metric(text, "pglive_polls_total", "long-poll requests", "counter", double(s.polls_total));
-    prom::metric(text, "pglive_frames_sent_total", "frames written to connections", "counter", double(s.frames_sent));
-    prom::metric(text, "pglive_bytes_sent_total", "bytes written to connections", "counter", double(s.bytes_sent));
-    prom::metric(text, "pglive_queue_overflows_total", "send queues that passed their bound (resync follows)", "counter",
-                 double(s.queue_overflows));
-    prom::metric(text, "pglive_frames_dropped_total", "frames dropped by overflowing queues", "counter",
-                 double(s.frames_dropped));
-    std::lock_guard<std::mutex> g(s.mutex_);
-    prom::labeled(text, "pglive_disconnects_total", "connections closed, by reason", "counter", "reason", s.closes);
-    return text;
-}
 
 namespace {
 
@@ -88,14 +64,14 @@ void server::stop() {
 
 void server::do_accept(tcp::acceptor& acceptor, bool metrics_only) {
     auto& on = *ctx_->shards[next_shard_++ % ctx_->shards.size()];
-    acceptor.async_accept(on.executor(), [this, &acceptor, metrics_only](boost::system::error_code ec, conn_socket socket) {
+    acceptor.async_accept(on.executor(), [this, &on, &acceptor, metrics_only](boost::system::error_code ec, conn_socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
         if (ec) {
             // Out of file descriptors and the like: say so, keep accepting.
             log_warn("accept failed: " + ec.message());
         } else {
             socket.set_option(tcp::no_delay(true), ec);
-            std::make_shared<http_session>(std::move(socket), ctx_, metrics_only)->run();
+            std::make_shared<http_session>(std::move(socket), ctx_, on, metrics_only)->run();
         }
         do_accept(acceptor, metrics_only);
     });

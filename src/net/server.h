@@ -1,12 +1,9 @@
 // server.h — one port for HTTP, WebSocket, SSE and long-poll (Boost.Beast): options and the listener.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +14,7 @@
 #include "core/change.h"
 #include "core/jwt.h"
 #include "net/hub_runner.h"
+#include "net/net_metrics.h"
 #include "net/shard.h"
 
 namespace pglive {
@@ -55,50 +53,17 @@ struct net_callbacks {
     std::function<void(const json& request, std::function<void(int status, json body)> done)> admin_detach;
 };
 
-// Counters shared by every session (atomics: written from many strands).
-struct net_stats {
-    std::atomic<uint64_t> http_requests{0};
-    std::atomic<uint64_t> ws_total{0}, sse_total{0}, polls_total{0};
-    std::atomic<int64_t> ws_open{0}, sse_open{0};
-    std::atomic<uint64_t> frames_sent{0}, bytes_sent{0};
-    std::atomic<uint64_t> queue_overflows{0}, frames_dropped{0};
-    std::mutex mutex_;
-    std::map<std::string, uint64_t> closes;  // guarded by mutex_: reason → count
-    // Label values come from a fixed set: a reason outside it (an error's own text) counts as
-    // "error", so neither a client nor the kernel can grow the series.
-    void closed(const std::string& reason) {
-        static const char* const known[] = {"closed by client", "message over max_message_bytes (1009)",
-                                            "no answer to pings (pong_timeout_s)", "server stopping", "token expired",
-                                            "sse closed by client", "sse write timed out (ping_interval_s + pong_timeout_s)",
-                                            "sse token expired"};
-        std::string label = "error";
-        for (const char* k : known)
-            if (reason == k) label = k;
-        std::lock_guard<std::mutex> g(mutex_);
-        ++closes[label];
-    }
-};
-
 // Everything a session needs, shared by pointer.
 struct net_context {
-    // Connections' strands (shard.h), set up by the server before it accepts.
+    // Connections' strands (shard.h), set up by the server before it accepts; each accepted
+    // connection is handed the one its socket runs on.
     std::vector<std::shared_ptr<shard>> shards;
-    // The shard whose strand is `ex`, or null (a connection not accepted by the server).
-    template <class Executor>
-    shard* shard_of(const Executor& ex) const {
-        for (auto& s : shards)
-            if (s->executor() == ex) return s.get();
-        return nullptr;
-    }
     net_options opt;
     net_callbacks cb;
     hub_runner* runner = nullptr;
     net_stats stats;
     std::atomic<uint64_t> next_id{1};
 };
-
-// Net's own counters (connections, frames, bytes, overflows, disconnect reasons), Prometheus text.
-std::string net_metrics_text(net_context& ctx);
 
 class server {
 public:

@@ -7,11 +7,8 @@ namespace pglive {
 
 namespace beast = boost::beast;
 
-sse_session::sse_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who)
-    : outbound(std::move(ctx), 0), stream_(std::move(stream)), who_(std::move(who)), ping_timer_(stream_.get_executor()) {
-    id_ = ctx_->next_id++;
-    shard_ = ctx_->shard_of(stream_.get_executor());
-}
+sse_session::sse_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, shard& on, access who)
+    : outbound(std::move(ctx), on), stream_(std::move(stream)), who_(std::move(who)), ping_timer_(stream_.get_executor()) {}
 
 sse_session::~sse_session() {
     if (registered_) --ctx_->stats.sse_open;

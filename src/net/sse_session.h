@@ -14,7 +14,7 @@ namespace pglive {
 
 class sse_session : public outbound<sse_session>, public std::enable_shared_from_this<sse_session> {
 public:
-    sse_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who);
+    sse_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, shard& on, access who);
     ~sse_session() override;
     // Checks the topic with the hub, then answers 200 and streams, or answers 4xx JSON.
     void run(http_request req, subscribe_request sub);

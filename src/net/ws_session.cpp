@@ -10,11 +10,8 @@ namespace pglive {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 
-ws_session::ws_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who)
-    : outbound(std::move(ctx), 0), ws_(std::move(stream)), who_(std::move(who)) {
-    id_ = ctx_->next_id++;
-    shard_ = ctx_->shard_of(ws_.get_executor());
-}
+ws_session::ws_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, shard& on, access who)
+    : outbound(std::move(ctx), on), ws_(std::move(stream)), who_(std::move(who)) {}
 
 ws_session::~ws_session() { --ctx_->stats.ws_open; }
 

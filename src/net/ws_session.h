@@ -9,20 +9,20 @@
 
 #include "net/http_util.h"
 #include "net/outbound.h"
+#include "net/ws_frame_head.h"
 #include "net/write_combiner.h"
 
 namespace pglive {
 
 class ws_session : public outbound<ws_session>, public std::enable_shared_from_this<ws_session> {
 public:
-    ws_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, access who);
+    ws_session(conn_stream&& stream, std::shared_ptr<net_context> ctx, shard& on, access who);
     ~ws_session() override;
     void run(http_request req);  // accepts the upgrade
 
     // outbound<ws_session>
     auto executor() { return ws_.get_executor(); }
-    // Server→client text messages are framed here (RFC 6455 §5.2: FIN + text opcode, unmasked,
-    // 7/16/64-bit length) and every queued one goes in one gathered write to the layer below
+    // Server→client text messages are framed here (ws_frame_head.h) and every queued one goes in one gathered write to the layer below
     // Beast. Beast's own writes (the upgrade answer, pings, pongs, close) go through the same
     // layer, each whole, and are never data messages, so the byte stream stays well-formed. A
     // Beast write operation per message was most of the user-space cost of a fan-out.
@@ -32,7 +32,7 @@ public:
         heads_.clear();
         for (auto& item : q) {
             if (n == 64 || bytes > 256 * 1024) break;
-            heads_.push_back(frame_head(item.f->size()));
+            heads_.push_back(text_frame_head(item.f->size()));
             bytes += item.f->size();
             ++n;
         }
@@ -48,29 +48,6 @@ public:
     void expired();  // the token's exp passed: an error, then close 1008
 
 private:
-    struct head {
-        unsigned char bytes[10];
-        unsigned char len;
-    };
-    static head frame_head(size_t payload) {
-        head h{};
-        h.bytes[0] = 0x81;  // FIN, text
-        if (payload < 126) {
-            h.bytes[1] = static_cast<unsigned char>(payload);
-            h.len = 2;
-        } else if (payload < 65536) {
-            h.bytes[1] = 126;
-            h.bytes[2] = static_cast<unsigned char>(payload >> 8);
-            h.bytes[3] = static_cast<unsigned char>(payload);
-            h.len = 4;
-        } else {
-            h.bytes[1] = 127;
-            for (int i = 0; i < 8; ++i) h.bytes[2 + i] = static_cast<unsigned char>(uint64_t(payload) >> (56 - 8 * i));
-            h.len = 10;
-        }
-        return h;
-    }
-
     void on_accept(boost::beast::error_code ec);
     void do_read();
     void on_read(boost::beast::error_code ec, size_t n);
@@ -80,7 +57,7 @@ private:
 
     boost::beast::websocket::stream<write_combiner<conn_stream>> ws_;
     boost::beast::flat_buffer buffer_;
-    std::vector<head> heads_;                        // the write in flight's frame headers
+    std::vector<ws_frame_head> heads_;                       // the write in flight's frame headers
     std::vector<boost::asio::const_buffer> gather_;  // and its buffers
     access who_;
     bool registered_ = false;  // strand-only: known to the hub

@@ -255,13 +255,14 @@ TEST_F(hub_fixture, truncate_removes_every_row_and_key_change_is_remove_plus_add
     EXPECT_EQ(c->state("all"), json::object());
 }
 
-TEST_F(hub_fixture, statement_arrays_pair_by_key) {
+// One UPDATE statement over rows 1 and 2 that moved row 2 to key 3, as capture/outbox.cpp
+// pairs it by key: an update, a remove and an insert.
+TEST_F(hub_fixture, a_statements_paired_changes_apply_by_key) {
     auto c = connect(1);
     h->subscribe(1, sub("all"));
     load(0, {row(1, "open", 10), row(2, "open", 20)});
-    change stmt{"public.orders", op_kind::update, json::array({row(1, "open", 10), row(2, "open", 20)}),
-                json::array({row(1, "open", 15), row(3, "open", 20)})};
-    h->on_transactions({tx(1, 200, {stmt})});
+    h->on_transactions({tx(1, 200, {upd(row(1, "open", 10), row(1, "open", 15)), ins(row(3, "open", 20)),
+                                    del(row(2, "open", 20))})});
     EXPECT_EQ(c->state("all"), json::parse(R"({"1":{"id":1,"status":"open","amount":15},
                                                "3":{"id":3,"status":"open","amount":20}})"));
 }

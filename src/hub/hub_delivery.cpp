@@ -1,0 +1,152 @@
+// hub_delivery.cpp — the hub hands frames to its clients: replies, snapshots, patches (one frame per shape, sub name and format), messages.
+#include <algorithm>
+#include <unordered_set>
+
+#include "hub/hub_impl.h"
+
+namespace pglive {
+
+namespace {
+
+// A snapshot or patch of subscription `sub` of `topic` at `pos`.
+outgoing sub_message(outgoing::what kind, const std::string& sub, const std::string& topic, int64_t pos,
+                     const std::string& ts, const json& body) {
+    outgoing o;
+    o.kind = kind;
+    o.sub = sub;
+    o.topic = topic;
+    o.pos = pos;
+    o.ts = ts;
+    o.body = &body;
+    return o;
+}
+
+}  // namespace
+
+client* hub::impl::client_of(const subscription& s) {
+    auto it = conns.find(s.conn);
+    return it == conns.end() ? nullptr : it->second.c.get();
+}
+
+void hub::impl::send_to(conn_id id, const outgoing& out, frame_kind kind) {
+    auto it = conns.find(id);
+    if (it == conns.end()) return;
+    auto& c = *it->second.c;
+    if (frame f = encode(c.format(), out)) c.send(std::move(f), kind);
+}
+
+void hub::impl::send_error(conn_id id, const std::string& ref, const std::string& code, const std::string& msg) {
+    outgoing e;
+    e.kind = outgoing::what::error;
+    e.ref = ref;
+    e.code = code;
+    e.message = msg;
+    send_to(id, e, frame_kind::reply);
+}
+
+void hub::impl::send_snapshot(topic& t, subscription& s) {
+    s.ph = subscription::phase::live;
+    s.min_position = t.table.position;
+    json rows = s.sh->view.snapshot_rows(t.table.rows);
+    if (s.poll_done) {
+        s.poll_snapshot = std::move(rows);
+        s.poll_pos = t.table.position;
+        return;
+    }
+    client* c = client_of(s);
+    if (!c) return;
+    auto o = sub_message(outgoing::what::snapshot, s.sub, s.topic, t.table.position, {}, rows);
+    c->send(encode(c->format(), o), frame_kind::snapshot, s.tag);
+    ++stats().snapshots_sent;
+}
+
+// One patch for one subscription built on its own (resume); live fan-out uses fan_out().
+void hub::impl::send_patch(subscription& s, int64_t pos, const std::string& ts, const json& ops) {
+    if (ops.empty() || pos <= s.min_position) return;
+    s.min_position = pos;
+    if (s.poll_done) {
+        s.poll_patches.push_back(json{{"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}});
+        s.poll_pos = pos;
+        return;
+    }
+    client* c = client_of(s);
+    if (!c) return;
+    auto o = sub_message(outgoing::what::patch, s.sub, s.topic, pos, ts, ops);
+    c->send(encode(c->format(), o), frame_kind::patch, s.tag);
+    ++stats().patches_sent;
+    ++stats().patches_by_topic[s.topic];
+}
+
+// Live fan-out of one applied transaction: ops computed once per shape, each frame serialized
+// once per (shape, sub name, format) and shared by pointer.
+void hub::impl::fan_out(topic& t, const topic_tx& tx) {
+    uint64_t sent = 0;
+    for (auto& [id, shp] : t.shapes) {
+        shared_shape& sh = *shp;
+        if (sh.subs.empty()) continue;
+        json ops = sh.view.live_ops(t.table.rows, tx);
+        if (ops.empty()) continue;
+        // One frame set per sub name; a shape's subscribers mostly share one.
+        std::vector<frame_set> frames;
+        for (subscription* s : sh.subs) {
+            if (s->ph != subscription::phase::live || tx.position <= s->min_position) continue;
+            if (s->poll_done) {
+                send_patch(*s, tx.position, tx.ts, ops);
+                continue;
+            }
+            client* c = client_of(*s);
+            if (!c) continue;
+            s->min_position = tx.position;
+            auto b = std::find_if(frames.begin(), frames.end(), [&](const frame_set& x) { return x.message().sub == s->sub; });
+            if (b == frames.end()) {
+                b = frames.emplace(frames.end(), sub_message(outgoing::what::patch, s->sub, s->topic, tx.position, tx.ts, ops));
+            }
+            c->send(b->get(c->format()), frame_kind::patch, s->tag);
+            ++sent;
+        }
+    }
+    if (sent) {
+        stats().patches_sent += sent;
+        stats().patches_by_topic[t.name()] += sent;
+    }
+    if (!tx.messages.empty()) deliver_messages(t, tx.position, tx.messages);
+    if (sent && hk.wall_us) stats().observe_latency(tx.ts, hk.wall_us());
+}
+
+void hub::impl::deliver_messages(topic& t, int64_t pos, const std::vector<json>& messages) {
+    std::unordered_set<conn_id> seen;
+    for (auto& data : messages) {
+        outgoing o;
+        o.kind = outgoing::what::message;
+        o.topic = t.name();
+        o.pos = pos;
+        o.body = &data;
+        frame_set frames(std::move(o));
+        seen.clear();
+        for (subscription* s : t.subs) {
+            if (s->poll_done || !seen.insert(s->conn).second) continue;
+            client* c = client_of(*s);
+            if (!c) continue;
+            c->send(frames.get(c->format()), frame_kind::message);
+            ++stats().messages_sent;
+        }
+    }
+}
+
+void hub::publish_user(const std::string& user, const json& data) {
+    auto& m = *impl_;
+    outgoing o;
+    o.kind = outgoing::what::user_message;
+    o.topic = user;
+    o.body = &data;
+    frame_set frames(std::move(o));
+    auto range = m.by_user.equal_range(user);
+    for (auto u = range.first; u != range.second; ++u) {
+        auto c = m.conns.find(u->second);
+        if (c == m.conns.end()) continue;
+        c->second.c->send(frames.get(c->second.c->format()), frame_kind::message);
+        ++stats_.messages_sent;
+    }
+}
+
+}  // namespace pglive

@@ -1,0 +1,207 @@
+// hub_topics.cpp — the topics' life: attached list, loads and their hand-off, reloads (gap, undecodable change), unloading idle ones.
+#include <algorithm>
+
+#include "hub/hub_impl.h"
+
+namespace pglive {
+
+hub::impl::topic* hub::impl::topic_for(const std::string& name) {
+    auto it = topics.find(name);
+    if (it != topics.end()) return &it->second;
+    auto at = attached.find(name);
+    if (at == attached.end() && !is_channel(name)) return nullptr;
+    auto& t = topics[name];
+    if (at != attached.end()) t.table.info = at->second;
+    else t.table.info.topic = name;
+    return &t;
+}
+
+void hub::impl::request_load(topic& t) {
+    if (t.table.st == table_state::status::loading) return;
+    t.table.st = table_state::status::loading;
+    t.table.load.reset();
+    t.table.pending.clear();
+    if (hk.load_topic) hk.load_topic(t.name());
+}
+
+// Reads the topic again; every subscription then gets a fresh snapshot (whatever it was
+// resuming from means nothing any more): a re-attach, a gap, an undecodable change.
+void hub::impl::reload(topic& t) {
+    t.table.st = table_state::status::unloaded;
+    for (auto* s : t.subs)
+        if (s->sh) {
+            s->ph = subscription::phase::waiting_load;
+            s->since.reset();
+        }
+    request_load(t);
+}
+
+// The load has answered and the hub has received every transaction up to its label P*.
+// Windows are computed after the replay, on the state that the snapshots show.
+void hub::impl::finish_load(topic& t) {
+    if (!t.table.finish_load(position, limits.history_transactions)) {
+        reload(t);  // a buffered change the rows miss could not be decoded: read again
+        return;
+    }
+    for (auto& [id, sh] : t.shapes) sh->view.recompute_window(t.table.rows);
+    // Serve every subscription that was waiting for this topic.
+    std::vector<subscription*> waiting(t.subs.begin(), t.subs.end());
+    for (subscription* s : waiting)
+        if (s->ph == subscription::phase::waiting_load) start_subscription(t, *s);
+}
+
+void hub::set_topics(std::vector<topic_info> list) {
+    auto& m = *impl_;
+    std::map<std::string, topic_info> next;
+    for (auto& t : list) next.emplace(t.topic, std::move(t));
+    for (auto& [name, t] : m.topics) {
+        if (is_channel(name)) continue;
+        auto it = next.find(name);
+        if (it == next.end()) {
+            m.drop_topic_subscriptions(name, "table " + name + " was detached");
+            t.table.st = table_state::status::unloaded;
+            t.table.drop();
+        } else if (it->second.key != t.table.info.key || it->second.columns != t.table.info.columns) {
+            // Re-attached with another key or columns: reload and give everyone a fresh snapshot.
+            t.table.info = it->second;
+            if (t.table.st != table_state::status::unloaded) m.reload(t);
+        }
+    }
+    m.attached = std::move(next);
+    stats_.keep_series_of(m.attached);
+    std::vector<std::string> dead;
+    for (auto& [name, t] : m.topics)
+        if (!is_channel(name) && !m.attached.count(name) && t.subs.empty()) dead.push_back(name);
+    for (auto& name : dead) m.topics.erase(name);
+    stats_.topics_held = m.topics.size();
+}
+
+bool hub::topic_known(const std::string& topic) const { return impl_->attached.count(topic) > 0; }
+
+void hub::on_topic_loaded(topic_load load) {
+    auto& m = *impl_;
+    auto it = m.topics.find(load.info.topic);
+    if (it == m.topics.end()) return;  // nobody waits any more
+    auto& t = it->second;
+    if (t.table.st != table_state::status::loading) return;
+    if (!load.error.empty() && load.transient && !t.subs.empty()) {
+        // The database is away, not the table: the subscribers wait (and /healthz says why);
+        // the load is asked again from tick(), 100 ms doubling to 5 s.
+        t.table.st = table_state::status::unloaded;
+        t.table.pending.clear();
+        t.retry_load_at = m.now() + std::min<int64_t>(5000, int64_t(100) << std::min(t.load_failures, 6));
+        ++t.load_failures;
+        return;
+    }
+    if (!load.error.empty()) {
+        t.table.st = table_state::status::unloaded;
+        t.table.pending.clear();
+        m.drop_topic_subscriptions(t.name(), load.error);
+        m.flush_polls();
+        return;
+    }
+    t.load_failures = 0;
+    if (load.read_position < m.gap_upto) {
+        // Its snapshot predates a gap's end: the rows miss what retention removed unseen, and
+        // no buffered transaction carries it. Read again.
+        t.table.st = table_state::status::unloaded;
+        m.request_load(t);
+        return;
+    }
+    t.table.info = load.info;
+    // Column types come with the attached list (a load's topic_info lacks them); the table
+    // state reads its json/jsonb columns from them (with_sql_nulls).
+    if (auto at = m.attached.find(t.table.info.topic); at != m.attached.end() && t.table.info.types.empty())
+        t.table.info.types = at->second.types;
+    t.table.load = std::move(load);
+    if (m.position >= t.table.load->position) m.finish_load(t);
+    m.flush_polls();
+}
+
+void hub::on_gap(int64_t from, int64_t to) {
+    auto& m = *impl_;
+    (void)from;
+    // Everything up to `to` is accounted for: those positions no longer exist.
+    m.position = std::max(m.position, to);
+    m.gap_upto = std::max(m.gap_upto, to);
+    stats_.position = m.position;
+    for (auto& [name, t] : m.topics) {
+        if (is_channel(name) && !m.attached.count(name)) continue;  // messages only: no state to repair
+        // A load that answered below `to` misses the gap's changes: redo it. A load still in
+        // flight is left alone here; if its snapshot predates the prune it lacks them too, which
+        // only the load hand-off can tell (its answer's position < to).
+        auto& tb = t.table;
+        bool stale_load = tb.st == table_state::status::loading && tb.load && tb.load->position < to;
+        if (tb.st != table_state::status::loaded && !stale_load) continue;
+        if (t.subs.empty()) {  // nobody to resync: the next subscriber loads it afresh
+            tb.st = table_state::status::unloaded;
+            tb.load.reset();
+            tb.pending.clear();
+            tb.drop();
+            continue;
+        }
+        m.reload(t);  // a resume point means nothing across the gap
+    }
+}
+
+void hub::on_undecodable_change(const std::string& topic, int64_t position) {
+    auto& m = *impl_;
+    ++stats_.undecodable_changes;
+    auto it = m.topics.find(topic);
+    if (it == m.topics.end()) return;
+    auto& t = it->second;
+    // Never the value: only where it is.
+    std::string why = "a change of " + topic + " at position " + std::to_string(position) +
+                      " could not be decoded; a fresh snapshot follows";
+    for (auto* s : t.subs)
+        if (!s->poll_done) m.send_error(s->conn, "", error_code::undecodable_change, why);
+    // A load in flight brings the rows, or finish_load reads again when its snapshot predates this.
+    if (!t.loaded()) return;
+    m.reload(t);
+}
+
+void hub::impl::drop_topic_subscriptions(const std::string& topic, const std::string& why) {
+    for (auto& [id, c] : conns) {
+        std::vector<std::string> names;
+        for (auto& [name, s] : c.subs)
+            if (s->topic == topic) names.push_back(name);
+        for (auto& name : names) {
+            send_error(id, "", error_code::unknown_topic, why);
+            remove_connection_sub(c, name);
+        }
+    }
+    for (auto it = polls.begin(); it != polls.end();) {
+        if (it->second->topic == topic) {
+            auto done = std::move(it->second->poll_done);
+            detach_subscription(*it->second);
+            it = polls.erase(it);
+            done(poll_answer{404, json{{"error", error_code::unknown_topic}, {"message", why}}.dump()});
+        } else {
+            ++it;
+        }
+    }
+}
+
+void hub::tick() {
+    auto& m = *impl_;
+    int64_t now = m.now();
+    for (auto& [name, t] : m.topics) {
+        if (!t.loaded() || !t.subs.empty()) continue;
+        if (now - t.idle_since < m.limits.unload_after_ms) continue;
+        t.table.st = table_state::status::unloaded;
+        t.table.drop();
+        t.shapes.clear();
+    }
+    stats_.topics_held = m.topics.size();
+    for (auto& [name, t] : m.topics)  // loads the database failed, due again
+        if (t.table.st == table_state::status::unloaded && t.load_failures > 0 && now >= t.retry_load_at) {
+            bool waiting = false;
+            for (auto* s : t.subs) waiting = waiting || s->ph == impl::subscription::phase::waiting_load;
+            if (waiting) m.request_load(t);
+            else t.load_failures = 0;
+        }
+    m.serve_ahead(true);
+    m.flush_polls();
+}
+
+}  // namespace pglive
