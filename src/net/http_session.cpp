@@ -254,8 +254,9 @@ void http_session::serve_file(const std::string& path) {
     res.set(http::field::server, "pglive");
     res.set(http::field::content_type, mime_type(file.string()));
     res.set(http::field::cache_control, "no-cache");
-    // The client library may be imported by pages of any origin (it holds no secret).
-    if (file.filename() == "pglive.js") res.set(http::field::access_control_allow_origin, "*");
+    // The client library (pglive.js and the modules it imports) may be imported by pages of any
+    // origin (it holds no secret).
+    if (file.extension() == ".js") res.set(http::field::access_control_allow_origin, "*");
     res.keep_alive(req_.keep_alive());
     res.body() = ss.str();
     res.prepare_payload();

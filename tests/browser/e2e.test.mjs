@@ -2,6 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 
 import { Pglive, psql, launchBrowser, until, tableRows, artifacts_dir } from './harness.mjs';
@@ -292,6 +293,28 @@ describe('dashboard on pglive demo', () => {
     } finally {
       await p.evaluate(() => localStorage.removeItem('pglive.token')).catch(() => {});
       await p.close();
+    }
+  });
+
+  // README: a page pglive does not serve imports /pglive.js; the modules it imports in turn are
+  // fetched cross-origin too, so each needs the same CORS header.
+  test('pglive.js imports on a page of another origin', async () => {
+    const html = `<!doctype html><script type="module">
+      import { connect, applyPatch } from '${demo.url}/pglive.js';
+      window.__ok = typeof connect === 'function' && applyPatch({}, [{ op: 'add', path: '/a~1b', value: 1 }])['a/b'] === 1;
+    </script>`;
+    const other = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/html'); res.end(html); });
+    await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const p = await browser.context.newPage();
+    const errors = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    try {
+      await p.goto(`http://127.0.0.1:${other.address().port}/`);
+      await until(() => p.evaluate(() => window.__ok === true), { what: `the module to load (errors: ${errors.join('; ')})` });
+    } finally {
+      await p.close();
+      other.close();
     }
   });
 

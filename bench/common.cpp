@@ -1,0 +1,169 @@
+// common.cpp — the helpers every bench scenario uses (see common.h).
+#include "common.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <pqxx/pqxx>
+#include <thread>
+
+namespace pglive::bench {
+
+using namespace std::chrono_literals;
+
+// ---------- database load ----------
+
+std::string row_text(size_t n) { return std::string(n, 'x'); }
+
+double run_writers(const std::string& conninfo, const std::string& sql, int clients, double secs,
+                   int64_t* committed, double rate, size_t value_bytes) {
+    std::atomic<int64_t> total{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> ts;
+    auto start = clk::now();
+    for (int i = 0; i < clients; ++i)
+        ts.emplace_back([&] {
+            pqxx::connection c(conninfo);
+            c.prepare("w", sql);
+            std::string v = row_text(value_bytes);
+            int64_t n = 0;
+            auto t0 = clk::now();
+            while (!stop.load(std::memory_order_relaxed)) {
+                if (rate > 0) {  // paced: the n-th commit is due at t0 + n/rate
+                    auto due = t0 + std::chrono::microseconds(int64_t(n * 1e6 * clients / rate));
+                    while (clk::now() < due) std::this_thread::sleep_until(due);
+                }
+                pqxx::work w(c);
+                w.exec_prepared("w", v);
+                w.commit();
+                ++n;
+                total.fetch_add(1, std::memory_order_relaxed);
+                if (std::chrono::duration<double>(clk::now() - start).count() >= secs) break;
+            }
+        });
+    for (auto& t : ts) t.join();
+    double el = std::chrono::duration<double>(clk::now() - start).count();
+    if (committed) *committed = total.load();
+    return total.load() / el;
+}
+
+void exec(const std::string& conninfo, const std::string& sql) {
+    pqxx::connection c(conninfo);
+    pqxx::nontransaction n(c);
+    n.exec(sql);
+}
+
+pct percentiles(std::vector<double> v) {
+    pct r;
+    if (v.empty()) return r;
+    std::sort(v.begin(), v.end());
+    auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * (v.size() - 1) + 0.5))]; };
+    r.p50 = at(0.5), r.p99 = at(0.99), r.max = v.back();
+    return r;
+}
+
+int64_t vm_rss_kib(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    return -1;
+}
+
+int64_t settled_rss_kib(pid_t pid) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    int64_t last = vm_rss_kib(pid);
+    auto since = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        int64_t now = vm_rss_kib(pid);
+        if (std::abs(now - last) > last / 200) last = now, since = std::chrono::steady_clock::now();
+        else if (std::chrono::steady_clock::now() - since >= std::chrono::milliseconds(300)) return now;
+    }
+    return last;
+}
+
+std::string shell_line(const char* cmd) {
+    std::string out;
+    if (FILE* p = popen(cmd, "r")) {
+        char b[512];
+        while (fgets(b, sizeof b, p)) out += b;
+        pclose(p);
+    }
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+std::ostringstream& report() {
+    static std::ostringstream text;
+    return text;
+}
+void say(const std::string& s) {
+    std::cout << s << std::endl;
+    report() << s << "\n";
+}
+std::string f1(double x) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.1f", x);
+    return b;
+}
+std::string f2(double x) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.2f", x);
+    return b;
+}
+
+void drain(load& l, int64_t want, std::chrono::seconds deadline, int64_t load_stats::*counter) {
+    auto until = clk::now() + deadline;
+    int64_t last = -1;
+    auto last_change = clk::now();
+    while (clk::now() < until) {
+        int64_t n = 0;
+        l.sync([&] { n = l.st.*counter; });
+        if (n >= want) return;
+        if (n != last) last = n, last_change = clk::now();
+        else if (clk::now() - last_change > 2s) return;
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+paced_result paced_run(load& l, const std::string& ci, int64_t ready, double rate) {
+    l.sync([&] { l.st.record_latency = true; });
+    paced_result r;
+    run_writers(ci, "INSERT INTO b_live(v) VALUES ($1)", 4, 5, &r.committed, rate);
+    drain(l, r.committed * ready, std::chrono::seconds(10));
+    std::vector<double> lat;
+    int64_t got = 0;
+    l.sync([&] {
+        lat = l.st.latency_ms;
+        got = l.st.patches;
+    });
+    r.p = percentiles(lat);
+    r.delivered = double(got) / double(r.committed * std::max<int64_t>(ready, 1));
+    return r;
+}
+
+double thread_cpu_s() {
+    rusage u{};
+    getrusage(RUSAGE_THREAD, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+void settle(const std::string& ci, pid_t serve_pid) {
+    exec(ci, "CHECKPOINT");
+    auto until = clk::now() + 10s;
+    double last = proc_cpu_s(serve_pid);
+    while (clk::now() < until) {
+        std::this_thread::sleep_for(200ms);
+        double now = proc_cpu_s(serve_pid);
+        if (now - last < 0.005) return;
+        last = now;
+    }
+}
+
+}  // namespace pglive::bench

@@ -1,0 +1,302 @@
+// tableview.js — one live table card: a topic's rows, filter, limit and sort, cells flashing as patches change them.
+import { parsePointer } from './jsonpatch.js';
+import { $, calm, colors, store } from './page.js';
+import { parseFilterText, rowComparator } from './pglive.js';
+
+// --- rendering, batched per animation frame --------------------------------------------------
+const dirty_views = new Set();
+let frame_pending = false;
+function schedule(view) {
+  dirty_views.add(view);
+  if (frame_pending) return;
+  frame_pending = true;
+  requestAnimationFrame(() => {
+    frame_pending = false;
+    const views = [...dirty_views];
+    dirty_views.clear();
+    for (const v of views) v.render();
+  });
+}
+// A frame flashes at most this many cells: beyond it the eye sees nothing more, the CPU does.
+const flash_budget_per_frame = 400;
+const fade_ms = 900;
+
+const time_re = /^\d{4}-\d\d-\d\dT?\s?\d\d:\d\d:\d\d/;
+function cell_text(v) {
+  if (v === null || v === undefined) return '∅';
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+// What a cell shows: floats rounded to 3 decimals and times without their date (the title keeps the whole value).
+function shown_text(v, text, cls) {
+  if (cls === 'time') return short_time(text);
+  if (typeof v === 'number' && !Number.isInteger(v)) return String(Math.round(v * 1000) / 1000);
+  return text;
+}
+function cell_class(v) {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v))) return 'num';
+  if (typeof v === 'string' && time_re.test(v)) return 'time';
+  return '';
+}
+function short_time(v) {
+  // "2026-11-22 10:00:00.123456+00" → "10:00:00.123": the date is noise on a live board.
+  const m = /[T ](\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(v);
+  return m ? m[1] + (m[2] ?? '') : v;
+}
+
+export class TableView {
+  // `info`: the topic as /api/topics lists it; `on_close(topic)`: the card's × was clicked.
+  constructor(info, client, on_close) {
+    this.info = info;
+    this.topic = info.name;
+    const saved = store.get(`view.${this.topic}`, {});
+    this.filter_text = saved.filter ?? '';
+    this.limit = saved.limit ?? 100;
+    this.order = saved.order ?? '';
+    this.rows_el = new Map();   // key → {tr, cells: Map col → td, fading}
+    this.columns = info.columns ?? [];
+    this.full = true;           // next render walks every row (snapshot)
+    this.first = true;          // the first snapshot appears without flashing
+    this.changed = new Map();   // key → Set of columns | null (whole row)
+    this.flash_left = 0;
+
+    const node = $('#card-template').content.firstElementChild.cloneNode(true);
+    this.el = node;
+    node.dataset.topic = this.topic;
+    $('.card-title', node).textContent = this.topic;
+    this.count_el = $('.count', node);
+    this.error_el = $('.error', node);
+    this.thead_row = $('thead tr', node);
+    this.tbody = $('tbody', node);
+    this.filter_el = $('.filter', node);
+    this.limit_el = $('.limit', node);
+    this.filter_el.value = this.filter_text;
+    this.limit_el.value = this.limit ?? '';
+    $('.close', node).onclick = () => on_close(this.topic);
+
+    let debounce = null;
+    const apply_filter = () => {
+      clearTimeout(debounce);
+      const text = this.filter_el.value.trim();
+      if (text === this.filter_text) return;
+      this.filter_text = text;
+      this.save();
+      this.resubscribe();
+    };
+    this.filter_el.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply_filter(); });
+    this.filter_el.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(apply_filter, 600); });
+    this.filter_el.addEventListener('change', apply_filter);
+    this.limit_el.addEventListener('change', () => {
+      const n = parseInt(this.limit_el.value, 10);
+      const limit = Number.isFinite(n) && n > 0 ? n : null;
+      if (limit === this.limit) return;
+      this.limit = limit;
+      this.save();
+      this.resubscribe();
+    });
+
+    this.render_head();
+    this.sub = client.subscribe(this.topic, {
+      ...this.sub_opts(),
+      onChange: (rows, ev) => this.on_change(ev),
+      onError: (err) => { this.show_error(err); this.full = true; schedule(this); },  // refused: show no stale rows
+      onMessage: () => {},  // shown by the notifications panel
+    });
+  }
+
+  sub_opts() {
+    return { filter: parseFilterText(this.filter_text), limit: this.limit, order: this.order };
+  }
+
+  save() { store.set(`view.${this.topic}`, { filter: this.filter_text, limit: this.limit, order: this.order }); }
+
+  // A new filter, limit or order: the next snapshot replaces the rows without flashing them all,
+  // and nothing is drawn until it comes (no empty-table flicker).
+  resubscribe() {
+    this.show_error(null);
+    this.full = true;
+    this.first = true;
+    this.changed.clear();
+    this.sub.update(this.sub_opts());
+  }
+
+  show_error(err) {
+    this.error_el.hidden = !err;
+    this.error_el.textContent = err ? `${err.code}: ${err.message}` : '';
+    this.filter_el.classList.toggle('invalid', !!err && err.code === 'bad_filter');
+  }
+
+  on_change(ev) {
+    if (ev.type === 'snapshot') {
+      this.full = true;
+      this.show_error(null);
+    } else if (!this.full) {
+      for (const op of ev.ops) {
+        // "/<key>" touches a whole row, "/<key>/<col>" one cell.
+        const [key = '', col = null] = parsePointer(op.path);
+        if (col === null || !this.changed.has(key)) this.changed.set(key, col === null ? null : new Set([col]));
+        else this.changed.get(key)?.add(col);
+      }
+    }
+    schedule(this);
+  }
+
+  render_head() {
+    const cols = this.sub?.columns ?? this.columns;
+    if (cols.join('\u0000') === this.head_cols) return this.update_arrows();
+    this.head_cols = cols.join('\u0000');
+    this.columns = cols;
+    this.thead_row.replaceChildren(...cols.map((c) => {
+      const th = document.createElement('th');
+      th.dataset.col = c;
+      th.textContent = c;
+      th.title = `sort by ${c}`;
+      th.onclick = () => this.sort_by(c);
+      return th;
+    }));
+    // Existing rows were built for other columns.
+    for (const { tr } of this.rows_el.values()) tr.remove();
+    this.rows_el.clear();
+    this.full = true;
+    this.update_arrows();
+  }
+
+  // Clicking a header sorts by it, again reverses. The order goes to the server too, so a
+  // limited window holds the first rows in that order, not just a sorted slice.
+  sort_by(col) {
+    const [cur, dir] = (this.order.split(',')[0] ?? '').split('.');
+    this.order = cur === col && dir !== 'desc' ? `${col}.desc` : `${col}.asc`;
+    this.save();
+    this.update_arrows();
+    this.resubscribe();
+  }
+
+  update_arrows() {
+    const [col, dir] = (this.order || `${(this.sub?.key ?? this.info.key ?? [])[0]}.asc`).split(',')[0].split('.');
+    for (const th of this.thead_row.children) {
+      th.querySelector('.arrow')?.remove();
+      if (th.dataset.col === col) {
+        const a = document.createElement('span');
+        a.className = 'arrow';
+        a.textContent = dir === 'desc' ? '▼' : '▲';
+        th.append(a);
+      }
+    }
+  }
+
+  render() {
+    this.render_head();
+    const rows = this.sub.rows;
+    this.flash_left = this.first || calm.matches ? 0 : flash_budget_per_frame;
+    if (this.full) {
+      for (const key of Object.keys(rows)) this.update_row(key, rows[key], null, true);
+      for (const key of [...this.rows_el.keys()]) if (!(key in rows)) this.fade_out(key);
+      this.full = false;
+      if (this.sub.ready) this.first = false;
+    } else {
+      for (const [key, colset] of this.changed) {
+        if (key in rows) this.update_row(key, rows[key], colset, false);
+        else this.fade_out(key);
+      }
+    }
+    this.changed.clear();
+    this.reorder();
+    this.align_head();
+    const n = Object.keys(rows).length;
+    this.count_el.textContent = `${n} row${n === 1 ? '' : 's'}${this.limit ? ` · limit ${this.limit}` : ''}` +
+      (this.sub.filter.length ? ' · filtered' : '');
+  }
+
+  update_row(key, row, colset, compare_all) {
+    let r = this.rows_el.get(key);
+    let is_new = false;
+    if (!r || r.fading) {
+      if (r?.fading) { r.anim?.cancel(); r.tr.classList.remove('removed'); r.fading = false; }
+      else {
+        const tr = document.createElement('tr');
+        tr.dataset.key = key;
+        r = { tr, cells: new Map(), fading: false, anim: null };
+        for (const c of this.columns) {
+          const td = document.createElement('td');
+          td.dataset.col = c;
+          tr.append(td);
+          r.cells.set(c, td);
+        }
+        this.rows_el.set(key, r);
+        is_new = true;
+      }
+    }
+    let flashed_row = false;
+    if (is_new && this.flash_left > 0) {
+      this.flash_left -= 1;
+      flashed_row = true;
+      r.tr.animate([{ backgroundColor: colors['flash-add'] }, { backgroundColor: 'transparent' }], { duration: 1600, easing: 'ease-out' });
+    }
+    for (const c of this.columns) {
+      if (!is_new && !compare_all && colset && !colset.has(c)) continue;
+      const td = r.cells.get(c);
+      const v = row[c];
+      const text = cell_text(v);
+      const cls = cell_class(v);
+      const shown = shown_text(v, text, cls);
+      if (td.textContent === shown && td.className === cls) continue;
+      td.textContent = shown;
+      td.className = cls;
+      td.title = shown !== text ? text : '';
+      if (!is_new && !flashed_row && this.flash_left > 0) {
+        this.flash_left -= 1;
+        td.animate([{ backgroundColor: colors['flash-change'] }, { backgroundColor: 'transparent' }], { duration: 1400, easing: 'ease-out' });
+      }
+    }
+  }
+
+  fade_out(key) {
+    const r = this.rows_el.get(key);
+    if (!r || r.fading) return;
+    r.fading = true;
+    r.tr.classList.add('removed');
+    const done = () => {
+      if (!r.fading) return;
+      r.tr.remove();
+      if (this.rows_el.get(key) === r) this.rows_el.delete(key);
+    };
+    if (this.first || calm.matches || !r.tr.isConnected) return done();
+    r.anim = r.tr.animate([{ opacity: 1 }, { opacity: 0 }], { duration: fade_ms, easing: 'ease-in', fill: 'forwards' });
+    r.anim.onfinish = done;
+    r.anim.oncancel = () => {};
+  }
+
+  // Numeric columns are right-aligned, their headers too (decided by the first row shown).
+  align_head() {
+    const first = this.tbody.firstElementChild;
+    if (!first || this.aligned_ === first) return;
+    this.aligned_ = first;
+    for (const th of this.thead_row.children) {
+      const td = first.querySelector(`td[data-col="${CSS.escape(th.dataset.col)}"]`);
+      th.classList.toggle('num', !!td && td.classList.contains('num'));
+    }
+  }
+
+  // Puts the live rows in order; rows fading out stay where they were.
+  reorder() {
+    const cmp = rowComparator(this.order || (this.sub.key ?? this.info.key ?? []).map((k) => `${k}.asc`).join(','));
+    const rows = this.sub.rows;
+    const keys = Object.keys(rows);
+    if (cmp) keys.sort((a, b) => cmp(rows[a], rows[b]));
+    let node = this.tbody.firstElementChild;
+    for (const key of keys) {
+      const tr = this.rows_el.get(key)?.tr;
+      if (!tr) continue;
+      while (node && node.classList.contains('removed')) node = node.nextElementSibling;
+      if (node === tr) { node = node.nextElementSibling; continue; }
+      this.tbody.insertBefore(tr, node);
+    }
+  }
+
+  destroy() {
+    this.sub.close();
+    this.el.remove();
+    dirty_views.delete(this);
+  }
+}
