@@ -324,6 +324,19 @@ struct text_client : client {
     wire_format format() const override { return wire_format::json; }
 };
 
+access everyone_reads() {
+    access a;
+    a.topics = {"*"};
+    return a;
+}
+
+// A recording client connected as `id`, allowed to read every topic.
+std::shared_ptr<text_client> connect_reader(hub& h, conn_id id) {
+    auto c = std::make_shared<text_client>();
+    h.connect(id, c, everyone_reads());
+    return c;
+}
+
 // Row images leave a SQL NULL json/jsonb column out (capture and load); the hub puts SQL NULL
 // back, so `is.null` sees only those rows, and the wire shows null for both.
 TEST(values_hub, a_json_column_left_out_of_a_row_image_is_sql_null) {
@@ -331,10 +344,7 @@ TEST(values_hub, a_json_column_left_out_of_a_row_image_is_sql_null) {
     hk.load_topic = [](const std::string&) {};
     hub h(hk);
     h.set_topics({topic_info{"public.j", {"id"}, {"id", "doc"}, {"integer", "jsonb"}}});
-    auto nulls = std::make_shared<text_client>();
-    access everyone;
-    everyone.topics = {"*"};
-    h.connect(1, nulls, everyone);
+    auto nulls = connect_reader(h, 1);
     subscribe_request r;
     r.topic = "public.j";
     r.sub = "n";
@@ -370,10 +380,7 @@ TEST(values_hub, an_undecodable_change_during_a_load_the_rows_miss_reads_again) 
     hk.load_topic = [&](const std::string&) { ++loads; };
     hub h(hk);
     h.set_topics({topic_info{"public.v", {"id"}, {"id"}, {"bigint"}}});
-    auto c = std::make_shared<text_client>();
-    access everyone;
-    everyone.topics = {"*"};
-    h.connect(1, c, everyone);
+    auto c = connect_reader(h, 1);
     subscribe_request r;
     r.topic = "public.v";
     h.subscribe(1, r);
