@@ -9,18 +9,11 @@
 #include "capture/schema_sql.h"
 #include "core/exact_json.h"
 #include "core/log.h"
+#include "core/text.h"
 
 namespace pglive {
 
 namespace {
-
-// "ERROR:  attach x: no column \"y\"\nCONTEXT: …" → "attach x: no column \"y\""
-std::string first_line(const std::string& what) {
-    std::string s = what.substr(0, what.find('\n'));
-    for (const char* prefix : {"ERROR:  ", "FATAL:  "})
-        if (s.rfind(prefix, 0) == 0) s = s.substr(std::strlen(prefix));
-    return s;
-}
 
 // Runs f, translating database errors for `doing` (e.g. "attach public.orders").
 template <class F>

@@ -12,7 +12,6 @@
 
 #include "core/change.h"
 #include "core/topic.h"
-#include "hub/hub.h"
 
 namespace pglive {
 

@@ -8,6 +8,7 @@
 #include "capture/admin.h"
 #include "capture/db.h"
 #include "core/log.h"
+#include "core/text.h"
 
 namespace pglive {
 
@@ -77,9 +78,9 @@ bool closed_while_idle(pqxx::connection& c) {
     return ::poll(&p, 1, 0) > 0;
 }
 
-std::string one_line(std::string s) {
-    s = s.substr(0, s.find('\n'));
-    return s.empty() ? "database error" : s;
+std::string one_line(const std::string& s) {
+    std::string l = first_line(s);
+    return l.empty() ? "database error" : l;
 }
 
 }  // namespace
@@ -94,13 +95,12 @@ void db_worker::ensure_connection() {
     if (std::chrono::steady_clock::now() < next_attempt_) throw std::runtime_error(last_error_);
     try {
         conn_ = open_connection(conninfo_, role_);
-        backoff_ms_ = 100;
+        backoff_.reset();
     } catch (const std::exception& e) {
         last_error_ = std::string("database unreachable: ") + e.what();
         while (!last_error_.empty() && last_error_.back() == '\n') last_error_.pop_back();
-        log_warn("db-" + role_ + ": " + last_error_ + "; next attempt in " + std::to_string(backoff_ms_) + " ms");
-        next_attempt_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_ms_);
-        backoff_ms_ = std::min(backoff_ms_ * 2, 5000);
+        log_warn("db-" + role_ + ": " + last_error_ + "; next attempt in " + std::to_string(backoff_.peek()) + " ms");
+        next_attempt_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_.next());
         throw std::runtime_error(last_error_);
     }
 }

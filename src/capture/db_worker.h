@@ -13,9 +13,9 @@
 
 #include <pqxx/pqxx>
 
+#include "core/backoff.h"
 #include "core/change.h"
 #include "core/topic.h"
-#include "hub/hub.h"
 
 namespace pglive {
 
@@ -81,7 +81,7 @@ private:
     std::unique_ptr<pqxx::connection> conn_;
     std::string last_error_;
     std::chrono::steady_clock::time_point next_attempt_{};
-    int backoff_ms_ = 100;
+    backoff backoff_;
 };
 
 }  // namespace pglive

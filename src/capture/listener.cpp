@@ -16,7 +16,9 @@
 
 #include "capture/db.h"
 #include "capture/outbox.h"
+#include "core/backoff.h"
 #include "core/log.h"
+#include "core/text.h"
 
 namespace pglive {
 
@@ -88,7 +90,7 @@ void listener::run() {
     constexpr auto summary_every = std::chrono::seconds(60);
     bool was_up = false;
     bool reported_down = false;  // on_link(false) sent for the current outage
-    int backoff_ms = 100;
+    backoff delay;
     uint64_t attempts = 0;  // failed attempts in the current outage
     clock::time_point down_since{}, last_summary{};
     while (!stopping_) {
@@ -98,8 +100,7 @@ void listener::run() {
             serve_connection(was_up);
             return;  // only returns when stopping
         } catch (const std::exception& e) {
-            why = e.what();
-            why = why.substr(0, why.find('\n'));
+            why = first_line(e.what());
         } catch (...) {
             // Only a callback can throw a non-std exception; the thread must live on regardless.
             why = "a callback threw a non-standard exception";
@@ -108,7 +109,7 @@ void listener::run() {
         up_pending_.clear();
         auto now = clock::now();
         if (was_up) {
-            if (position_ > position_before || now - up_since_ >= healthy_reset) backoff_ms = 100;  // a fresh outage
+            if (position_ > position_before || now - up_since_ >= healthy_reset) delay.reset();  // a fresh outage
             reported_down = false;
             attempts = 0;
         }
@@ -118,7 +119,7 @@ void listener::run() {
         if (!reported_down) {
             reported_down = true;
             down_since = last_summary = now;
-            log_warn("listener: database link down: " + why + "; reconnecting in " + std::to_string(backoff_ms) +
+            log_warn("listener: database link down: " + why + "; reconnecting in " + std::to_string(delay.peek()) +
                      " ms (backoff doubling to 5 s)");
             try {
                 if (cb_.on_link) cb_.on_link(false, why);
@@ -134,8 +135,7 @@ void listener::run() {
                      " s: " + why);
         }
         if (stopping_) return;
-        wait(-1, backoff_ms);
-        backoff_ms = std::min(backoff_ms * 2, 5000);
+        wait(-1, int(delay.next()));
     }
 }
 

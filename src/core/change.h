@@ -41,4 +41,12 @@ struct transaction {
     std::vector<std::string> undecodable = {};
 };
 
+// The result of reading the outbox for one topic: transactions after `after`, in order.
+// complete=false when retention has pruned part of the range (resume then gets a snapshot).
+struct history_result {
+    std::vector<transaction> transactions;
+    bool complete = true;
+    std::string error;
+};
+
 }  // namespace pglive

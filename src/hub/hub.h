@@ -33,14 +33,6 @@ struct hub_limits {
     int64_t future_since_wait_ms = 10000;
 };
 
-// The result of reading the outbox for one topic: transactions after `after`, in order.
-// complete=false when retention has pruned part of the range (resume then gets a snapshot).
-struct history_result {
-    std::vector<transaction> transactions;
-    bool complete = true;
-    std::string error;
-};
-
 // A long-poll request (GET /poll). The answer is a JSON object:
 // {"pos":"…","patches":[{"pos":"…","ts":"…","patch":[…]}…]} or {"pos":"…","snapshot":{…}}.
 struct poll_request {

@@ -1,6 +1,7 @@
 // hub_topics.cpp — the topics' life: attached list, loads and their hand-off, reloads (gap, undecodable change), unloading idle ones.
 #include <algorithm>
 
+#include "core/backoff.h"
 #include "hub/hub_impl.h"
 
 namespace pglive {
@@ -89,7 +90,7 @@ void hub::on_topic_loaded(topic_load load) {
         // the load is asked again from tick(), 100 ms doubling to 5 s.
         t.table.st = table_state::status::unloaded;
         t.table.pending.clear();
-        t.retry_load_at = m.now() + std::min<int64_t>(5000, int64_t(100) << std::min(t.load_failures, 6));
+        t.retry_load_at = m.now() + backoff::after(t.load_failures);
         ++t.load_failures;
         return;
     }

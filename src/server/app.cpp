@@ -22,8 +22,10 @@
 #include "capture/db_worker.h"
 #include "capture/listener.h"
 #include "capture/outbox.h"
+#include "core/backoff.h"
 #include "core/log.h"
 #include "core/prometheus.h"
+#include "core/text.h"
 #include "net/hub_runner.h"
 #include "net/server.h"
 
@@ -94,23 +96,17 @@ struct app::impl {
 
     // Waits for the database at start-up, like the listener does later: log, back off, retry.
     std::unique_ptr<pqxx::connection> connect_with_backoff() {
-        int delay_ms = 100;
+        backoff delay;
         for (int attempt = 1;; ++attempt) {
             try {
                 return open_connection(cfg.db, "admin");
             } catch (const std::exception& e) {
                 if (stopping) throw startup_error("stopped while waiting for the database");
                 log_warn("database not reachable (attempt " + std::to_string(attempt) + "): " + first_line(e.what()) +
-                         "; retrying in " + std::to_string(delay_ms) + " ms");
-                std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-                delay_ms = std::min(delay_ms * 2, 5000);
+                         "; retrying in " + std::to_string(delay.peek()) + " ms");
+                std::this_thread::sleep_for(std::chrono::milliseconds(delay.next()));
             }
         }
-    }
-
-    static std::string first_line(const std::string& s) {
-        auto nl = s.find('\n');
-        return nl == std::string::npos ? s : s.substr(0, nl);
     }
 
     void refresh_topics() {
