@@ -166,13 +166,15 @@ json status(pqxx::connection_base& conn) {
         auto r = w.exec(
             "select (select count(*) from pglive.outbox), (select count(*) from pglive.tx), "
             "(select coalesce(max(position), 0) from pglive.tx), s.wakeup, s.pruned_upto from pglive.state s")[0];
-        double lag = w.exec("select pglive.capture_lag_seconds()")[0][0].as<double>();
+        auto health = w.exec("select pglive.capture_lag_seconds(), pg_notification_queue_usage()")[0];
+        double lag = health[0].as<double>();
         w.commit();
         return json{{"tables", tables},
                     {"outbox_rows", r[0].as<int64_t>()},
                     {"tx_rows", r[1].as<int64_t>()},
                     {"last_position", r[2].as<int64_t>()},
                     {"lag_seconds", std::max(0.0, lag)},
+                    {"notification_queue_usage", health[1].as<double>()},
                     {"wakeup", r[3].c_str()},
                     {"pruned_upto", r[4].as<int64_t>()}};
     });

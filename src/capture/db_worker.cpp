@@ -34,11 +34,6 @@ void db_worker::stop() {
     for (auto& j : dropped) j.fail("db worker stopped");
 }
 
-size_t db_worker::pending() const {
-    std::lock_guard lock(mutex_);
-    return queue_.size();
-}
-
 void db_worker::post(job j) {
     {
         std::lock_guard lock(mutex_);

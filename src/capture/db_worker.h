@@ -55,7 +55,6 @@ public:
 
     // Jobs still queued answer with "db worker stopped"; the running one finishes first.
     void stop();
-    size_t pending() const;
 
 private:
     // `work` runs on the connection and returns the answer to deliver; `fail` answers instead

@@ -364,7 +364,8 @@ void app::start() {
     };
     nc.health = [&m] { return m.health(); };
     nc.metrics = [&m] { return m.metrics(); };
-    // The dashboard's admin view: a cached status (refreshed every second) and attach/detach,
+    // The dashboard's admin view: a fresh status on every call (it also renews the metrics'
+    // copy) and attach/detach,
     // after which the topic list is refreshed before answering, so the page sees the change.
     nc.admin_status = [&m](std::function<void(json)> done) {
         m.admin->status([&m, done](json s) {

@@ -928,6 +928,12 @@ TEST_F(protocol_e2e, metrics_are_present_and_move) {
                              "pglive_connections", "pglive_frames_sent_total"})
         EXPECT_GE(metric(before, name), 0) << name << " missing:\n" << before;
     EXPECT_TRUE(eventually([&] { return metric(metrics_of(s.port), "pglive_subscriptions{topic=\"" + T + "\"}") == 1; }, 10s));
+    // The gauges read from the database's status (the first tick asks for it).
+    EXPECT_TRUE(eventually([&] {
+        before = metrics_of(s.port);
+        return metric(before, "pglive_outbox_rows") >= 0 && metric(before, "pglive_capture_lag_seconds") >= 0 &&
+               metric(before, "pglive_notification_queue_usage") >= 0;
+    }, 10s)) << before;
     for (int i = 1; i <= 3; ++i) sql("INSERT INTO public.proto_metrics VALUES (" + std::to_string(i) + ")");
     int64_t last = last_position();
     ASSERT_TRUE(c.pump_until([&] { return c.subs[T].pos >= last; }));
