@@ -17,7 +17,7 @@
 #include <string>
 
 #include "capture/admin.h"
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 #include "common.h"
 #include "support/process.h"
 

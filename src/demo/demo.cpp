@@ -11,7 +11,7 @@
 #include <openssl/rand.h>
 
 #include "capture/admin.h"
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 #include "capture/db.h"
 #include "core/jwt.h"
 #include "core/log.h"

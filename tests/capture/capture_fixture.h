@@ -14,7 +14,7 @@
 #include <pqxx/pqxx>
 
 #include "capture/admin.h"
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 #include "capture/db.h"
 #include "capture/listener.h"
 #include "core/change.h"

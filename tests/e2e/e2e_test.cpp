@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "capture/admin.h"
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 #include "capture/db.h"
 #include "core/jwt.h"
 #include "support/http_client.h"

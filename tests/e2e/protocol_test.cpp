@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "capture/admin.h"
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 #include "capture/db.h"
 #include "core/exact_json.h"
 #include "core/jwt.h"

@@ -23,7 +23,7 @@
 #include <sstream>
 
 #include "capture/admin.h"
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 #include "capture/db.h"
 #include "model/checker.h"
 #include "model/clients.h"

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 #include "core/change.h"
 
 namespace pglive::test {

@@ -1,5 +1,5 @@
 // cluster.cpp — start, stop and crash a private PostgreSQL in a temporary directory.
-#include "capture/cluster.h"
+#include "pgtmp/cluster.h"
 
 #include <fcntl.h>
 #include <grp.h>
