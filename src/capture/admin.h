@@ -1,4 +1,4 @@
-// admin.h — synchronous pglive operations on a connection: install, attach, detach, status, load, history.
+// admin.h — the DBA's operations on a connection: install, attach, detach, status, publish, retention.
 //
 // Used by the CLI and tests directly, and by db_worker on its own thread.
 #pragma once
@@ -11,14 +11,10 @@
 #include <pqxx/pqxx>
 
 #include "core/change.h"
+#include "capture/pg_errors.h"
 #include "core/topic.h"
 
 namespace pglive {
-
-// One clear line (no such table, no key → mention --key, missing privilege → which one).
-struct admin_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 void install_schema(pqxx::connection_base& conn);  // idempotent: also upgrades
 bool schema_installed(pqxx::connection_base& conn);
@@ -32,7 +28,6 @@ void detach(pqxx::connection_base& conn, const std::string& table);
 // {"tables":[{"topic","key","columns","exclude"?}], "outbox_rows", "tx_rows", "last_position",
 //  "lag_seconds" (now - oldest unsequenced change, 0 when none), "wakeup", "pruned_upto"}
 json status(pqxx::connection_base& conn);
-std::vector<topic_info> list_topics(pqxx::connection_base& conn);
 void set_wakeup(pqxx::connection_base& conn, const std::string& mode);  // "notify" | "poll"
 void publish(pqxx::connection_base& conn, const std::string& topic, const json& data);
 
@@ -45,16 +40,5 @@ int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_coun
 // A serving node's heartbeat: it has delivered every position up to `delivered` (pglive.nodes).
 void beat(pqxx::connection_base& conn, const std::string& node_id, int64_t delivered);
 void leave(pqxx::connection_base& conn, const std::string& node_id);  // a clean stop: no longer holds
-
-// A topic's rows, the highest position and the snapshot, read in one REPEATABLE READ READ
-// ONLY transaction. `error` is set (not thrown) when the topic is not attached.
-topic_load load_topic(pqxx::connection_base& conn, const std::string& topic);
-
-// The transactions touching `topic` with after < position <= upto (upto < 0: no upper bound),
-// at most max_tx, each holding only that topic's changes. complete=false when retention has
-// removed transactions after `after`, or when more than max_tx transactions are in the range
-// (the first max_tx are returned).
-history_result read_history(pqxx::connection_base& conn, const std::string& topic, int64_t after, int64_t upto,
-                            int max_tx);
 
 }  // namespace pglive

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "capture/admin.h"
+#include "capture/hub_reads.h"
 #include "capture/db.h"
 #include "core/log.h"
 #include "core/text.h"

@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "capture/admin.h"
+#include "capture/hub_reads.h"
 #include "capture/db.h"
 #include "capture/db_worker.h"
 #include "capture/listener.h"

@@ -14,6 +14,7 @@
 #include <pqxx/pqxx>
 
 #include "capture/admin.h"
+#include "capture/hub_reads.h"
 #include "pgtmp/cluster.h"
 #include "capture/db.h"
 #include "capture/listener.h"
