@@ -76,6 +76,7 @@ std::vector<transaction> decode_transactions(const pqxx::result& rows, bool repo
             t.position = pos;
             t.xid = std::stoull(r[1].c_str());
             t.ts = r[2].c_str();
+            t.ts_us = commit_time_us(t.ts);
             txs.push_back(std::move(t));
         }
         auto& changes = txs.back().changes;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +32,10 @@ struct change {
 
 // One committed transaction, as the outbox records it. Positions strictly increase in
 // commit order and are the same for every node (docs/DESIGN.md: the sequencer).
+// "2026-11-22T10:00:00.123456Z" (the outbox's commit time) → µs since the epoch; 0 when it does
+// not read. Parsed once, where a transaction is decoded.
+int64_t commit_time_us(std::string_view rfc3339_utc);
+
 struct transaction {
     int64_t position = 0;
     std::string ts;     // commit time (last captured change), RFC 3339 UTC with microseconds
@@ -39,6 +44,7 @@ struct transaction {
     // Topics with a change in this transaction that could not be decoded (logged with topic and
     // position, never the value): their subscribers' views miss it (hub::on_undecodable_change).
     std::vector<std::string> undecodable = {};
+    int64_t ts_us = 0;  // ts in µs since the epoch, read once at decode (0: unknown)
 };
 
 // The result of reading the outbox for one topic: transactions after `after`, in order.

@@ -24,7 +24,7 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
         m.position = tx.position;
         ++stats_.transactions;
         stats_.position = tx.position;
-        stats_.last_ts = tx.ts;
+        stats_.last_ts_us = tx.ts_us;
         std::set<std::string> touched;
         for (auto& ch : tx.changes) {
             if (ch.op == op_kind::control) {

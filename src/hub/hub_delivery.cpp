@@ -110,7 +110,7 @@ void hub::impl::fan_out(topic& t, const topic_tx& tx) {
         stats().patches_by_topic[t.name()] += sent;
     }
     if (!tx.messages.empty()) deliver_messages(t, tx.position, tx.messages);
-    if (sent && hk.wall_us) stats().observe_latency(tx.ts, hk.wall_us());
+    if (sent && hk.wall_us) stats().observe_latency(tx.ts_us, hk.wall_us());
 }
 
 void hub::impl::deliver_messages(topic& t, int64_t pos, const std::vector<json>& messages) {

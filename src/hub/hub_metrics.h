@@ -22,16 +22,16 @@ struct hub_stats {
     uint64_t resyncs = 0;
     uint64_t undecodable_changes = 0;  // outbox changes pglive could not decode (skipped, logged)
     int64_t position = 0;          // last transaction seen
-    std::string last_ts;           // its commit time
+    int64_t last_ts_us = 0;        // its commit time, µs since the epoch (0: unknown)
     std::map<std::string, uint64_t> changes_by_topic;
     std::map<std::string, uint64_t> patches_by_topic;
     std::map<std::string, uint64_t> subscriptions_by_topic;
     size_t connections = 0;
     size_t topics_held = 0;        // topic and channel states in memory (updated by tick() and set_topics)
 
-    // A transaction committed at `ts` ("2026-11-22T10:00:00.123456Z") reached connections at
-    // `now_us` (µs since the epoch). An unreadable ts is not counted.
-    void observe_latency(const std::string& ts, int64_t now_us);
+    // A transaction committed at `commit_us` reached connections at `now_us` (both µs since the
+    // epoch). An unknown commit time (0) is not counted.
+    void observe_latency(int64_t commit_us, int64_t now_us);
     // Per-topic series exist only for attached topics: the others' go (a detach).
     template <class Attached>
     void keep_series_of(const Attached& attached) {

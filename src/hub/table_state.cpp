@@ -19,6 +19,7 @@ struct delta_builder {
     explicit delta_builder(const transaction& tx) {
         out->position = tx.position;
         out->ts = tx.ts;
+        out->ts_us = tx.ts_us;
     }
     // The key's delta; `before` is recorded when the key is first touched.
     row_delta& touch(const std::string& key, const json& before) {

@@ -28,6 +28,7 @@ struct row_delta {
 struct topic_tx {
     int64_t position = 0;
     std::string ts;
+    int64_t ts_us = 0;  // transaction::ts_us
     std::vector<row_delta> rows;
     std::vector<json> messages;
     bool truncated = false;

@@ -224,19 +224,12 @@ struct app::impl {
         labeled("pglive_changes_total", "captured changes per topic", "counter", s.changes_by_topic);
         labeled("pglive_topic_patches_total", "patch frames sent per topic", "counter", s.patches_by_topic);
         labeled("pglive_subscriptions", "subscriptions per topic", "gauge", s.subscriptions_by_topic);
-        if (!s.last_ts.empty()) {
+        if (s.last_ts_us != 0) {
             // capture lag: now − commit time of the last transaction received
-            std::tm tm{};
-            double frac = 0;
-            if (sscanf(s.last_ts.c_str(), "%d-%d-%dT%d:%d:%d%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                       &tm.tm_min, &tm.tm_sec, &frac) >= 6) {
-                tm.tm_year -= 1900;
-                tm.tm_mon -= 1;
-                double commit = double(timegm(&tm)) + frac;
-                double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-                gauge("pglive_last_commit_age_seconds", "now minus the commit time of the last transaction received",
-                      "gauge", now - commit);
-            }
+            int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+            gauge("pglive_last_commit_age_seconds", "now minus the commit time of the last transaction received",
+                  "gauge", double(now_us - s.last_ts_us) / 1e6);
         }
         return out;
     }

@@ -306,6 +306,8 @@ TEST(listener, a_multi_statement_transaction_arrives_as_one_in_statement_order) 
     EXPECT_FALSE(mine[0].ts.empty());
     EXPECT_EQ(mine[0].ts.size(), std::string("2026-11-22T10:00:00.123456Z").size()) << mine[0].ts;
     EXPECT_EQ(mine[0].ts.back(), 'Z');
+    EXPECT_EQ(mine[0].ts_us, commit_time_us(mine[0].ts));  // read once at decode
+    EXPECT_GT(mine[0].ts_us, 0);
     EXPECT_GT(mine[0].xid, 0u);
 }
 

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "core/change.h"
 #include "core/filter.h"
 #include "core/jwt.h"
 #include "core/utf8.h"
@@ -21,6 +22,16 @@ struct key_case {
     std::vector<std::string> key;
     const char* expect;
 };
+
+TEST(core_change, commit_time_reads_once_to_microseconds) {
+    EXPECT_EQ(commit_time_us("1970-01-01T00:00:00.000000Z"), 0);
+    EXPECT_EQ(commit_time_us("1970-01-01T00:00:01.000001Z"), 1000001);
+    EXPECT_EQ(commit_time_us("2026-11-22T10:00:00.123456Z"), int64_t(1795341600) * 1000000 + 123456);
+    EXPECT_EQ(commit_time_us("2026-11-22T10:00:00Z"), int64_t(1795341600) * 1000000);
+    EXPECT_EQ(commit_time_us("2026-11-22T10:00:00.5Z"), int64_t(1795341600) * 1000000 + 500000);
+    for (const char* bad : {"", "2026-11-22", "2026-11-22 10:00:00Z", "2026-11-22T10:00:00.123456", "x026-11-22T10:00:00Z"})
+        EXPECT_EQ(commit_time_us(bad), 0) << bad;
+}
 
 TEST(core_key, encodes_single_and_composite_keys) {
     const key_case cases[] = {
