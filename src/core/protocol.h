@@ -1,4 +1,4 @@
-// protocol.h — client messages parsed and validated, server messages built (PROTOCOL §4).
+// protocol.h — client requests parsed and validated (one validator for every transport), server messages built (PROTOCOL §4).
 #pragma once
 
 #include <cstdint>
@@ -51,6 +51,25 @@ using client_request = std::variant<subscribe_request, unsubscribe_request, auth
 // "not JSON", "missing field 'topic'", "'limit' must be a positive integer", "unknown op 'x'"…
 // `since` is accepted as a decimal string or an integer.
 client_request parse_client_request(std::string_view text);
+
+// --- the rules a subscription's fields follow, whichever transport carries them ----------------
+// Decimal digits that fit int64 ("0042" is 42), else nullopt: positions, limits, seconds.
+std::optional<int64_t> parse_whole_number(std::string_view text);
+// A window's size: 1..100000, else protocol_error(bad_request) naming 'limit' (nullopt: not an integer).
+int64_t checked_limit(std::optional<int64_t> n, const std::string& ref = {});
+
+// A subscription asked for in query parameters (SSE, long-poll, REST rows), as the HTTP side
+// decoded them; absent parameters stay nullopt. The same rules as a WebSocket subscribe.
+struct subscribe_query {
+    std::string topic;
+    std::vector<std::string> filter;
+    std::optional<std::string> limit;
+    std::optional<std::string> order;
+    std::optional<std::string> since;
+    const char* since_name = "'since'";  // how the messages name it (SSE: Last-Event-ID too)
+};
+// Throws protocol_error(bad_request): "missing parameter 'topic'", "'limit' must be…", "'since' must be a position".
+subscribe_request parse_subscribe_query(const subscribe_query& q);
 
 // Server messages (compact JSON text). `ref` is omitted when empty.
 std::string subscribed_message(const std::string& ref, const std::string& sub, const std::string& topic,

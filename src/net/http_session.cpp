@@ -35,12 +35,6 @@ const char* mime_type(const std::string& path) {
 
 http::status status_of(int code) { return http::int_to_status(unsigned(code)); }
 
-// "10" → 10; anything else → nullopt.
-std::optional<int64_t> whole_number(const std::string& s) {
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoll(s);
-}
-
 }  // namespace
 
 http_session::http_session(conn_socket&& socket, std::shared_ptr<net_context> ctx, shard& on, bool metrics_only)
@@ -169,28 +163,20 @@ void http_session::route() {
             return send(error_response(req_, http::status::forbidden, error_code::forbidden,
                                        "origin " + std::string(req_[http::field::origin]) +
                                            " is not allowed (allowed_origins)"));
-        subscribe_request sub;
-        sub.topic = t.one("topic");
-        if (sub.topic.empty())
-            return send(error_response(req_, http::status::bad_request, error_code::bad_request, "missing parameter 'topic'"));
-        sub.sub = sub.topic;
-        sub.filter = t.all("filter");
-        sub.order = t.one("order");
-        if (t.has("limit")) {
-            auto n = whole_number(t.one("limit"));
-            if (!n || *n == 0 || *n > 100000)
-                return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                           "'limit' must be a positive integer no larger than 100000"));
-            sub.limit = n;
-        }
-        std::string since = std::string(req_["Last-Event-ID"]);
+        subscribe_query q;
+        q.topic = t.one("topic");
+        q.filter = t.all("filter");
+        if (t.has("limit")) q.limit = t.one("limit");
+        if (t.has("order")) q.order = t.one("order");
+        std::string since = std::string(req_["Last-Event-ID"]);  // it wins over ?since=
         if (since.empty()) since = t.one("since");
-        if (!since.empty()) {
-            auto n = whole_number(since);
-            if (!n)
-                return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                           "'since' (or Last-Event-ID) must be a position"));
-            sub.since = n;
+        if (!since.empty()) q.since = since;
+        q.since_name = "'since' (or Last-Event-ID)";
+        subscribe_request sub;
+        try {
+            sub = parse_subscribe_query(q);
+        } catch (const protocol_error& e) {
+            return send(error_response(req_, http::status::bad_request, e.code, e.what()));
         }
         stream_.expires_never();
         std::make_shared<sse_session>(std::move(stream_), ctx_, shard_, std::move(who))->run(std::move(req_), std::move(sub));
@@ -206,11 +192,10 @@ void http_session::route() {
     if (path.rfind("/api/topics/", 0) == 0 && path.size() > 17 && path.compare(path.size() - 5, 5, "/rows") == 0 && get) {
         std::string topic = path.substr(12, path.size() - 17);
         std::optional<int64_t> limit;
-        if (t.has("limit")) {
-            limit = whole_number(t.one("limit"));
-            if (!limit || *limit == 0)
-                return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                           "'limit' must be a positive integer"));
+        try {
+            if (t.has("limit")) limit = checked_limit(parse_whole_number(t.one("limit")));
+        } catch (const protocol_error& e) {
+            return send(error_response(req_, http::status::bad_request, e.code, e.what()));
         }
         ctx_->runner->post([topic, filter = t.all("filter"), limit, order = t.one("order"), who, done = later(),
                             req = req_](hub& h) {
@@ -266,20 +251,23 @@ void http_session::serve_file(const std::string& path) {
 
 void http_session::serve_poll(const target& t, const access& who) {
     ++ctx_->stats.polls_total;
+    subscribe_query q;
+    q.topic = t.one("topic");
+    q.filter = t.all("filter");
+    if (t.has("since")) q.since = t.one("since");
     poll_request pr;
-    pr.topic = t.one("topic");
-    pr.filter = t.all("filter");
-    pr.who = who;
-    if (pr.topic.empty())
-        return send(error_response(req_, http::status::bad_request, error_code::bad_request, "missing parameter 'topic'"));
-    if (t.has("since")) {
-        auto n = whole_number(t.one("since"));
-        if (!n) return send(error_response(req_, http::status::bad_request, error_code::bad_request, "'since' must be a position"));
-        pr.since = n;
+    try {
+        auto sub = parse_subscribe_query(q);
+        pr.topic = sub.topic;
+        pr.filter = sub.filter;
+        pr.since = sub.since;
+    } catch (const protocol_error& e) {
+        return send(error_response(req_, http::status::bad_request, e.code, e.what()));
     }
+    pr.who = who;
     int64_t timeout = 25;
     if (t.has("timeout")) {
-        auto n = whole_number(t.one("timeout"));
+        auto n = parse_whole_number(t.one("timeout"));
         if (!n) return send(error_response(req_, http::status::bad_request, error_code::bad_request,
                                            "'timeout' must be whole seconds"));
         timeout = *n;
