@@ -168,4 +168,31 @@ std::string error_message(const std::string& ref, const std::string& code, const
         .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The bodies are joined as text, in the order dump() writes an object's keys (sorted), so they
+// read exactly as the JSON objects they stand for.
+std::string poll_patch_entry(int64_t pos, const std::string& ts, const json& ops) {
+    return dump_exact(json{{"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}});
+}
+
+namespace {
+std::string quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+}  // namespace
+
+std::string poll_patches_body(const std::string& topic, const std::string& pos, const std::vector<std::string>& entries) {
+    std::string out = "{\"patches\":[";
+    for (size_t i = 0; i < entries.size(); ++i) {
+        if (i) out += ',';
+        out += entries[i];
+    }
+    return out + "],\"pos\":" + quoted(pos) + ",\"topic\":" + quoted(topic) + "}";
+}
+
+std::string poll_snapshot_body(const std::string& topic, const std::string& pos, const std::string& rows) {
+    return "{\"pos\":" + quoted(pos) + ",\"snapshot\":" + rows + ",\"topic\":" + quoted(topic) + "}";
+}
+
+std::string rows_body(const std::string& pos, const std::string& rows) {
+    return "{\"pos\":" + quoted(pos) + ",\"rows\":" + rows + "}";
+}
+
 }  // namespace pglive

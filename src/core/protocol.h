@@ -82,4 +82,11 @@ std::string unsubscribed_message(const std::string& ref, const std::string& sub)
 std::string pong_message(const std::string& ref);
 std::string error_message(const std::string& ref, const std::string& code, const std::string& message);
 
+// Long-poll and REST bodies (PROTOCOL §4) from parts already written as JSON text (row values
+// exact): `{"patch","pos","ts"}` entries, `{"topic","pos","patches"|"snapshot"}`, `{"pos","rows"}`.
+std::string poll_patch_entry(int64_t pos, const std::string& ts, const json& ops);
+std::string poll_patches_body(const std::string& topic, const std::string& pos, const std::vector<std::string>& entries);
+std::string poll_snapshot_body(const std::string& topic, const std::string& pos, const std::string& rows);
+std::string rows_body(const std::string& pos, const std::string& rows);
+
 }  // namespace pglive

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hub/hub.h"
+#include "net/poll_answer.h"
 
 namespace pglive {
 namespace {
@@ -411,29 +412,71 @@ TEST_F(hub_fixture, channel_messages_and_user_messages) {
     EXPECT_EQ(c->of_type("message").size(), 2u);
 }
 
+// A long-poll is a hub client of its own (net/poll_session); this one plays it on the hub's
+// thread: pump() after a hub call does what the exchange asks (end the subscription, answer).
+struct long_poll {
+    struct poll_client : client {
+        std::vector<frame> got;
+        void send(frame f, frame_kind, uint64_t) override { got.push_back(std::move(f)); }
+        void resynced() override {}
+        wire_format format() const override { return wire_format::poll; }
+    };
+    hub& h;
+    conn_id id;
+    std::vector<poll_answer>& out;
+    std::shared_ptr<poll_client> c = std::make_shared<poll_client>();
+    poll_exchange ex;
+    long_poll(hub& hb, conn_id i, const subscribe_request& r, const access& who, std::vector<poll_answer>& answers)
+        : h(hb), id(i), out(answers), ex(poll_exchange::kind::poll, r.topic, r.since) {
+        h.connect(id, c, who);
+        h.subscribe(id, r);
+        pump();
+    }
+    void act(poll_exchange::step s, const std::string& sub) {
+        if (s == poll_exchange::step::end_subscription) h.unsubscribe(id, unsubscribe_request{"", sub});
+        if (s != poll_exchange::step::answer) return;
+        out.push_back(ex.answer());
+        h.disconnect(id);
+    }
+    void pump(const std::string& sub = "public.orders") {
+        while (!c->got.empty()) {
+            auto got = std::move(c->got);
+            c->got.clear();
+            for (auto& f : got) act(ex.take(*f), sub);
+        }
+    }
+    void time_out() {
+        act(ex.timed_out(), "public.orders");
+        pump();
+    }
+};
+
 TEST_F(hub_fixture, poll_answers_at_once_parks_and_times_out) {
     connect(1);
     h->subscribe(1, sub("all"));
     load(0, {});
     h->on_transactions({tx(1, 200, {ins(row(1, "open", 1))})});
     std::vector<poll_answer> answers;
-    poll_request pr{"public.orders", {}, 0, everyone()};
-    h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
+    subscribe_request pr;
+    pr.topic = "public.orders";
+    pr.since = 0;
+    long_poll first(*h, 10, pr, everyone(), answers);
     ASSERT_EQ(answers.size(), 1u);
     auto body = json::parse(answers[0].body);
     EXPECT_EQ(body["pos"], "1");
     EXPECT_EQ(body["patches"].size(), 1u);
 
     pr.since = 1;
-    h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
+    long_poll parked(*h, 11, pr, everyone(), answers);
     EXPECT_EQ(answers.size(), 1u);  // parked
     h->on_transactions({tx(2, 201, {ins(row(2, "open", 2))})});
+    parked.pump();
     ASSERT_EQ(answers.size(), 2u);
     EXPECT_EQ(json::parse(answers[1].body)["patches"][0]["pos"], "2");
 
     pr.since = 2;
-    auto token = h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
-    h->cancel_poll(token);
+    long_poll timed(*h, 12, pr, everyone(), answers);
+    timed.time_out();
     ASSERT_EQ(answers.size(), 3u);
     EXPECT_EQ(json::parse(answers[2].body)["patches"].size(), 0u);
 }
