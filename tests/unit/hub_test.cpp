@@ -414,42 +414,43 @@ TEST_F(hub_fixture, channel_messages_and_user_messages) {
 
 // A long-poll is a hub client of its own (net/poll_session); this one plays it on the hub's
 // thread: pump() after a hub call does what the exchange asks (end the subscription, answer).
-struct long_poll {
-    struct poll_client : client {
-        std::vector<frame> got;
-        void send(frame f, frame_kind, uint64_t) override { got.push_back(std::move(f)); }
-        void resynced() override {}
-        wire_format format() const override { return wire_format::poll; }
-    };
+struct long_poll : client {
     hub& h;
     conn_id id;
     std::vector<poll_answer>& out;
-    std::shared_ptr<poll_client> c = std::make_shared<poll_client>();
     poll_exchange ex;
-    long_poll(hub& hb, conn_id i, const subscribe_request& r, const access& who, std::vector<poll_answer>& answers)
-        : h(hb), id(i), out(answers), ex(poll_exchange::kind::poll, r.topic, r.since) {
-        h.connect(id, c, who);
-        h.subscribe(id, r);
-        pump();
-    }
-    void act(poll_exchange::step s, const std::string& sub) {
-        if (s == poll_exchange::step::end_subscription) h.unsubscribe(id, unsubscribe_request{"", sub});
+    std::vector<frame> got;
+    long_poll(hub& hb, conn_id i, const subscribe_request& r, std::vector<poll_answer>& answers)
+        : h(hb), id(i), out(answers), ex(poll_exchange::kind::poll, r.topic, r.since) {}
+    void send(frame f, frame_kind, uint64_t) override { got.push_back(std::move(f)); }
+    void resynced() override {}
+    wire_format format() const override { return wire_format::poll; }
+    void act(poll_exchange::step s) {
+        if (s == poll_exchange::step::end_subscription) h.unsubscribe(id, unsubscribe_request{"", "public.orders"});
         if (s != poll_exchange::step::answer) return;
         out.push_back(ex.answer());
         h.disconnect(id);
     }
-    void pump(const std::string& sub = "public.orders") {
-        while (!c->got.empty()) {
-            auto got = std::move(c->got);
-            c->got.clear();
-            for (auto& f : got) act(ex.take(*f), sub);
+    void pump() {
+        while (!got.empty()) {
+            auto batch = std::move(got);
+            got.clear();
+            for (auto& f : batch) act(ex.take(*f));
         }
     }
     void time_out() {
-        act(ex.timed_out(), "public.orders");
+        act(ex.timed_out());
         pump();
     }
 };
+static std::shared_ptr<long_poll> start_poll(hub& h, conn_id id, const subscribe_request& r, const access& who,
+                                             std::vector<poll_answer>& answers) {
+    auto p = std::make_shared<long_poll>(h, id, r, answers);
+    h.connect(id, p, who);
+    h.subscribe(id, r);
+    p->pump();
+    return p;
+}
 
 TEST_F(hub_fixture, poll_answers_at_once_parks_and_times_out) {
     connect(1);
@@ -460,23 +461,22 @@ TEST_F(hub_fixture, poll_answers_at_once_parks_and_times_out) {
     subscribe_request pr;
     pr.topic = "public.orders";
     pr.since = 0;
-    long_poll first(*h, 10, pr, everyone(), answers);
+    start_poll(*h, 10, pr, everyone(), answers);
     ASSERT_EQ(answers.size(), 1u);
     auto body = json::parse(answers[0].body);
     EXPECT_EQ(body["pos"], "1");
     EXPECT_EQ(body["patches"].size(), 1u);
 
     pr.since = 1;
-    long_poll parked(*h, 11, pr, everyone(), answers);
+    auto parked = start_poll(*h, 11, pr, everyone(), answers);
     EXPECT_EQ(answers.size(), 1u);  // parked
     h->on_transactions({tx(2, 201, {ins(row(2, "open", 2))})});
-    parked.pump();
+    parked->pump();
     ASSERT_EQ(answers.size(), 2u);
     EXPECT_EQ(json::parse(answers[1].body)["patches"][0]["pos"], "2");
 
     pr.since = 2;
-    long_poll timed(*h, 12, pr, everyone(), answers);
-    timed.time_out();
+    start_poll(*h, 12, pr, everyone(), answers)->time_out();
     ASSERT_EQ(answers.size(), 3u);
     EXPECT_EQ(json::parse(answers[2].body)["patches"].size(), 0u);
 }
