@@ -1,4 +1,4 @@
-// protocol.cpp — client requests parsed and validated; server messages built (PROTOCOL §4).
+// protocol.cpp — client requests parsed and validated (WebSocket JSON and HTTP query alike); server messages built (PROTOCOL §4).
 #include "core/protocol.h"
 
 #include <charconv>
@@ -56,10 +56,8 @@ subscribe_request parse_subscribe(const json& j, const std::string& ref) {
         }
     }
     if (auto l = j.find("limit"); l != j.end() && !l->is_null()) {
-        if (!l->is_number_integer() && !l->is_number_unsigned()) bad("'limit' must be a positive integer", ref);
-        int64_t n = l->get<int64_t>();
-        if (n <= 0 || n > 100000) bad("'limit' must be a positive integer no larger than 100000", ref);
-        r.limit = n;
+        bool integer = l->is_number_integer() || l->is_number_unsigned();
+        r.limit = checked_limit(integer ? std::optional<int64_t>(l->get<int64_t>()) : std::nullopt, ref);
     }
     r.order = optional_string(j, "order", ref);
     if (auto s = j.find("since"); s != j.end() && !s->is_null()) {
@@ -67,12 +65,7 @@ subscribe_request parse_subscribe(const json& j, const std::string& ref) {
         if (s->is_number_unsigned() || s->is_number_integer()) {
             v = s->get<int64_t>();
         } else if (s->is_string()) {
-            const std::string& t = s->get_ref<const std::string&>();
-            // from_chars: 19 digits above INT64_MAX are refused below, where std::stoll threw.
-            int64_t n = -1;
-            if (!t.empty() && t.find_first_not_of("0123456789") == std::string::npos &&
-                std::from_chars(t.data(), t.data() + t.size(), n).ec == std::errc())
-                v = n;
+            v = parse_whole_number(s->get_ref<const std::string&>()).value_or(-1);
         }
         if (v < 0) bad("'since' must be a position: a non-negative integer or its decimal string", ref);
         r.since = v;
@@ -86,6 +79,35 @@ json with_ref(json j, const std::string& ref) {
 }
 
 }  // namespace
+
+std::optional<int64_t> parse_whole_number(std::string_view t) {
+    // from_chars: 19 digits above INT64_MAX are refused, where std::stoll threw.
+    int64_t n = -1;
+    if (t.empty() || t.find_first_not_of("0123456789") != std::string_view::npos ||
+        std::from_chars(t.data(), t.data() + t.size(), n).ec != std::errc())
+        return std::nullopt;
+    return n;
+}
+
+int64_t checked_limit(std::optional<int64_t> n, const std::string& ref) {
+    if (!n || *n <= 0 || *n > 100000) bad("'limit' must be a positive integer no larger than 100000", ref);
+    return *n;
+}
+
+subscribe_request parse_subscribe_query(const subscribe_query& q) {
+    subscribe_request r;
+    if (q.topic.empty()) bad("missing parameter 'topic'", "");
+    r.topic = q.topic;
+    r.sub = q.topic;
+    r.filter = q.filter;
+    if (q.limit) r.limit = checked_limit(parse_whole_number(*q.limit));
+    if (q.order) r.order = *q.order;
+    if (q.since) {
+        r.since = parse_whole_number(*q.since);
+        if (!r.since) bad(std::string(q.since_name) + " must be a position", "");
+    }
+    return r;
+}
 
 client_request parse_client_request(std::string_view text) {
     json j = json::parse(text.begin(), text.end(), nullptr, false);
@@ -144,6 +166,33 @@ std::string error_message(const std::string& ref, const std::string& code, const
     // Messages may quote what a client sent: a stray byte is replaced, never thrown on.
     return with_ref(json{{"type", "error"}, {"code", code}, {"message", message}}, ref)
         .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The bodies are joined as text, in the order dump() writes an object's keys (sorted), so they
+// read exactly as the JSON objects they stand for.
+std::string poll_patch_entry(int64_t pos, const std::string& ts, const json& ops) {
+    return dump_exact(json{{"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}});
+}
+
+namespace {
+std::string quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+}  // namespace
+
+std::string poll_patches_body(const std::string& topic, const std::string& pos, const std::vector<std::string>& entries) {
+    std::string out = "{\"patches\":[";
+    for (size_t i = 0; i < entries.size(); ++i) {
+        if (i) out += ',';
+        out += entries[i];
+    }
+    return out + "],\"pos\":" + quoted(pos) + ",\"topic\":" + quoted(topic) + "}";
+}
+
+std::string poll_snapshot_body(const std::string& topic, const std::string& pos, const std::string& rows) {
+    return "{\"pos\":" + quoted(pos) + ",\"snapshot\":" + rows + ",\"topic\":" + quoted(topic) + "}";
+}
+
+std::string rows_body(const std::string& pos, const std::string& rows) {
+    return "{\"pos\":" + quoted(pos) + ",\"rows\":" + rows + "}";
 }
 
 }  // namespace pglive

@@ -1,4 +1,4 @@
-// protocol.h — client messages parsed and validated, server messages built (PROTOCOL §4).
+// protocol.h — client requests parsed and validated (one validator for every transport), server messages built (PROTOCOL §4).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +52,25 @@ using client_request = std::variant<subscribe_request, unsubscribe_request, auth
 // `since` is accepted as a decimal string or an integer.
 client_request parse_client_request(std::string_view text);
 
+// --- the rules a subscription's fields follow, whichever transport carries them ----------------
+// Decimal digits that fit int64 ("0042" is 42), else nullopt: positions, limits, seconds.
+std::optional<int64_t> parse_whole_number(std::string_view text);
+// A window's size: 1..100000, else protocol_error(bad_request) naming 'limit' (nullopt: not an integer).
+int64_t checked_limit(std::optional<int64_t> n, const std::string& ref = {});
+
+// A subscription asked for in query parameters (SSE, long-poll, REST rows), as the HTTP side
+// decoded them; absent parameters stay nullopt. The same rules as a WebSocket subscribe.
+struct subscribe_query {
+    std::string topic;
+    std::vector<std::string> filter;
+    std::optional<std::string> limit;
+    std::optional<std::string> order;
+    std::optional<std::string> since;
+    const char* since_name = "'since'";  // how the messages name it (SSE: Last-Event-ID too)
+};
+// Throws protocol_error(bad_request): "missing parameter 'topic'", "'limit' must be…", "'since' must be a position".
+subscribe_request parse_subscribe_query(const subscribe_query& q);
+
 // Server messages (compact JSON text). `ref` is omitted when empty.
 std::string subscribed_message(const std::string& ref, const std::string& sub, const std::string& topic,
                                const std::vector<std::string>& key, const std::vector<std::string>& columns);
@@ -62,5 +81,12 @@ std::string message_message(const std::string& topic, const json& data);
 std::string unsubscribed_message(const std::string& ref, const std::string& sub);
 std::string pong_message(const std::string& ref);
 std::string error_message(const std::string& ref, const std::string& code, const std::string& message);
+
+// Long-poll and REST bodies (PROTOCOL §4) from parts already written as JSON text (row values
+// exact): `{"patch","pos","ts"}` entries, `{"topic","pos","patches"|"snapshot"}`, `{"pos","rows"}`.
+std::string poll_patch_entry(int64_t pos, const std::string& ts, const json& ops);
+std::string poll_patches_body(const std::string& topic, const std::string& pos, const std::vector<std::string>& entries);
+std::string poll_snapshot_body(const std::string& topic, const std::string& pos, const std::string& rows);
+std::string rows_body(const std::string& pos, const std::string& rows);
 
 }  // namespace pglive

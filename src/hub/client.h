@@ -1,4 +1,4 @@
-// client.h — how the hub reaches one connection (WebSocket, SSE) without knowing sockets.
+// client.h — how the hub reaches one connection (WebSocket, SSE, a long-poll or REST request) without knowing sockets.
 #pragma once
 
 #include <cstddef>
@@ -13,9 +13,9 @@ using conn_id = uint64_t;
 
 enum class frame_kind { reply, snapshot, patch, message };
 // How a connection's frames look (hub/encoder.cpp builds them). sse: whole "event:/id:/data:"
-// records.
-enum class wire_format { json, sse };
-inline constexpr size_t wire_format_count = 2;
+// records; poll: the parts of a long-poll or REST answer, each under a one-line header (encoder.h).
+enum class wire_format { json, sse, poll };
+inline constexpr size_t wire_format_count = 3;
 
 class client {
 public:

@@ -1,5 +1,7 @@
-// encoder.cpp — outgoing messages as WebSocket text (PROTOCOL §4) or SSE records.
+// encoder.cpp — outgoing messages as WebSocket text (PROTOCOL §4), SSE records or long-poll/REST answer parts.
 #include "hub/encoder.h"
+
+#include <algorithm>
 
 #include "core/exact_json.h"
 #include "core/protocol.h"
@@ -71,7 +73,39 @@ std::string sse_record(const outgoing& o) {
     return s;
 }
 
+// A long-poll or REST answer's part (encoder.h lists them).
+std::string poll_text(const outgoing& o) {
+    switch (o.kind) {
+    case outgoing::what::subscribed:
+        return std::string("subscribed ") + (o.columns->empty() ? "messages" : "rows") + "\n";
+    case outgoing::what::unsubscribed:
+        return "end " + std::to_string(std::max<int64_t>(o.pos, 0)) + "\n";
+    case outgoing::what::error:
+        return "error " + o.code + "\n" + o.message;
+    case outgoing::what::snapshot:
+        return "snapshot " + std::to_string(o.pos) + "\n" + dump_exact(*o.body);
+    case outgoing::what::patch:
+        return "patch " + std::to_string(o.pos) + "\n" + poll_patch_entry(o.pos, o.ts, *o.body);
+    case outgoing::what::message:
+    case outgoing::what::user_message:
+        return {};
+    }
+    return {};
+}
+
 }  // namespace
+
+poll_part read_poll_part(const std::string& f) {
+    std::string_view s(f);
+    auto nl = s.find('\n');
+    std::string_view head = s.substr(0, nl);
+    poll_part p;
+    p.text = nl == std::string_view::npos ? std::string_view() : s.substr(nl + 1);
+    auto sp = head.find(' ');
+    p.what = head.substr(0, sp);
+    if (sp != std::string_view::npos) p.arg = head.substr(sp + 1);
+    return p;
+}
 
 frame encode(wire_format format, const outgoing& out) {
     switch (format) {
@@ -80,6 +114,10 @@ frame encode(wire_format format, const outgoing& out) {
     case wire_format::sse: {
         std::string record = sse_record(out);
         return record.empty() ? frame() : make_frame(std::move(record));
+    }
+    case wire_format::poll: {
+        std::string part = poll_text(out);
+        return part.empty() ? frame() : make_frame(std::move(part));
     }
     }
     return {};

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/change.h"
 #include "core/frame.h"
@@ -31,8 +32,19 @@ struct outgoing {
 };
 
 // The frame `out` is in `format`, or null when the format has no such frame (SSE has no
-// request/reply channel: no `subscribed`).
+// request/reply channel: no `subscribed`; poll carries no messages).
 frame encode(wire_format format, const outgoing& out);
+
+// A poll-format frame: a header line "<what> <arg>\n", then the part's text.
+//   subscribed rows|messages   (messages: a topic without columns, a channel)
+//   snapshot <pos>\n<rows as JSON>
+//   patch <pos>\n{"patch":…,"pos":"…","ts":"…"}
+//   end <pos>\n                (unsubscribed; pos: how far the subscription had come)
+//   error <code>\n<message>
+struct poll_part {
+    std::string_view what, arg, text;
+};
+poll_part read_poll_part(const std::string& f);
 
 // The frames of one outgoing message, one per wire format, each built on first use.
 class frame_set {

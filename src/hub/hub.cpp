@@ -59,7 +59,6 @@ void hub::on_transactions(const std::vector<transaction>& txs) {
                 m.finish_load(t);
     }
     m.serve_ahead(false);
-    m.flush_polls();
     if (refresh && m.hk.refresh_topics) m.hk.refresh_topics();
 }
 
@@ -123,7 +122,6 @@ void hub::subscribe(conn_id id, const subscribe_request& req) {
     } catch (const protocol_error& e) {
         m.send_error(id, e.ref.empty() ? req.ref : e.ref, e.code, e.what());
     }
-    m.flush_polls();
 }
 
 void hub::unsubscribe(conn_id id, const unsubscribe_request& req) {
@@ -134,11 +132,12 @@ void hub::unsubscribe(conn_id id, const unsubscribe_request& req) {
         m.send_error(id, req.ref, error_code::bad_request, "no subscription named '" + req.sub + "'");
         return;
     }
-    m.remove_connection_sub(it->second, req.sub);
     outgoing ok;
     ok.kind = outgoing::what::unsubscribed;
     ok.ref = req.ref;
     ok.sub = req.sub;
+    ok.pos = it->second.subs.at(req.sub)->min_position;  // how far it had come: where to resume
+    m.remove_connection_sub(it->second, req.sub);
     m.send_to(id, ok, frame_kind::reply);
 }
 
@@ -172,9 +171,7 @@ json hub::topics_json(const access& who) const {
     for (auto& [name, info] : impl_->attached) {
         if (!who.may_read(name)) continue;
         size_t subs = 0;
-        if (auto t = impl_->topics.find(name); t != impl_->topics.end())
-            for (auto* s : t->second.subs)
-                if (!s->poll_done) ++subs;
+        if (auto t = impl_->topics.find(name); t != impl_->topics.end()) subs = t->second.subs.size();
         out.push_back(json{{"name", name}, {"key", info.key}, {"columns", info.columns}, {"subscribers", subs}});
     }
     return out;

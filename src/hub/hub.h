@@ -33,19 +33,6 @@ struct hub_limits {
     int64_t future_since_wait_ms = 10000;
 };
 
-// A long-poll request (GET /poll). The answer is a JSON object:
-// {"pos":"…","patches":[{"pos":"…","ts":"…","patch":[…]}…]} or {"pos":"…","snapshot":{…}}.
-struct poll_request {
-    std::string topic;
-    std::vector<std::string> filter;
-    std::optional<int64_t> since;
-    access who;
-};
-struct poll_answer {
-    int status = 200;  // 200, or 400/401/403/404 with body {"error":code,"message":…}
-    std::string body;
-};
-
 class hub {
 public:
     struct hooks {
@@ -79,6 +66,7 @@ public:
     void connect(conn_id id, std::shared_ptr<client> c, access who);
     void set_access(conn_id id, access who);  // after {"op":"auth"}
     // Replies on the connection: subscribed + snapshot (or patches after `since`), or error.
+    // Long-poll and REST requests are connections too (net/poll_session): one subscription each.
     void subscribe(conn_id id, const subscribe_request& req);
     void unsubscribe(conn_id id, const unsubscribe_request& req);
     void disconnect(conn_id id);
@@ -88,15 +76,7 @@ public:
     // Pushes {"type":"message"} to every connection of `user` (POST /api/publish {"user":…}).
     void publish_user(const std::string& user, const json& data);
 
-    // --- REST and long-poll ----------------------------------------------------------
     json topics_json(const access& who) const;  // GET /api/topics
-    // GET /api/topics/{topic}/rows: answers {"pos":"…","rows":{…}} once the topic is loaded.
-    void rows(const std::string& topic, const std::vector<std::string>& filter, std::optional<int64_t> limit,
-              const std::string& order, const access& who, std::function<void(poll_answer)> done);
-    // Answers at once when there is something after `since`, else parks until a transaction
-    // touches the topic or cancel_poll(token) (the caller's timeout) answers with no patches.
-    uint64_t poll(const poll_request& req, std::function<void(poll_answer)> done);
-    void cancel_poll(uint64_t token);
 
     // Drops topics that have had no subscriber for limits.unload_after_ms (call on a timer).
     void tick();

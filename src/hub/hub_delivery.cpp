@@ -48,11 +48,6 @@ void hub::impl::send_snapshot(topic& t, subscription& s) {
     s.ph = subscription::phase::live;
     s.min_position = t.table.position;
     json rows = s.sh->view.snapshot_rows(t.table.rows);
-    if (s.poll_done) {
-        s.poll_snapshot = std::move(rows);
-        s.poll_pos = t.table.position;
-        return;
-    }
     client* c = client_of(s);
     if (!c) return;
     auto o = sub_message(outgoing::what::snapshot, s.sub, s.topic, t.table.position, {}, rows);
@@ -64,11 +59,6 @@ void hub::impl::send_snapshot(topic& t, subscription& s) {
 void hub::impl::send_patch(subscription& s, int64_t pos, const std::string& ts, const json& ops) {
     if (ops.empty() || pos <= s.min_position) return;
     s.min_position = pos;
-    if (s.poll_done) {
-        s.poll_patches.push_back(json{{"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}});
-        s.poll_pos = pos;
-        return;
-    }
     client* c = client_of(s);
     if (!c) return;
     auto o = sub_message(outgoing::what::patch, s.sub, s.topic, pos, ts, ops);
@@ -90,10 +80,6 @@ void hub::impl::fan_out(topic& t, const topic_tx& tx) {
         std::vector<frame_set> frames;
         for (subscription* s : sh.subs) {
             if (s->ph != subscription::phase::live || tx.position <= s->min_position) continue;
-            if (s->poll_done) {
-                send_patch(*s, tx.position, tx.ts, ops);
-                continue;
-            }
             client* c = client_of(*s);
             if (!c) continue;
             s->min_position = tx.position;
@@ -124,10 +110,12 @@ void hub::impl::deliver_messages(topic& t, int64_t pos, const std::vector<json>&
         frame_set frames(std::move(o));
         seen.clear();
         for (subscription* s : t.subs) {
-            if (s->poll_done || !seen.insert(s->conn).second) continue;
+            if (!seen.insert(s->conn).second) continue;
             client* c = client_of(*s);
             if (!c) continue;
-            c->send(frames.get(c->format()), frame_kind::message);
+            const frame& f = frames.get(c->format());
+            if (!f) continue;  // a format without messages (poll)
+            c->send(f, frame_kind::message);
             ++stats().messages_sent;
         }
     }
@@ -144,7 +132,9 @@ void hub::publish_user(const std::string& user, const json& data) {
     for (auto u = range.first; u != range.second; ++u) {
         auto c = m.conns.find(u->second);
         if (c == m.conns.end()) continue;
-        c->second.c->send(frames.get(c->second.c->format()), frame_kind::message);
+        const frame& f = frames.get(c->second.c->format());
+        if (!f) continue;  // a format without messages (poll)
+        c->second.c->send(f, frame_kind::message);
         ++stats_.messages_sent;
     }
 }

@@ -35,11 +35,6 @@ struct hub::impl {
         int64_t stream_deadline = 0;   // waiting_stream: when a snapshot answers instead
         std::optional<int64_t> since;  // while waiting: resume point, or nullopt for a snapshot
         int64_t history_upto = 0;      // waiting_history: the outbox is read up to here
-        // Long-poll: answers once, then the subscription is removed.
-        std::function<void(poll_answer)> poll_done;
-        json poll_patches = json::array();
-        json poll_snapshot;  // set when a snapshot is the answer
-        int64_t poll_pos = 0;
     };
     using sub_ptr = std::shared_ptr<subscription>;
 
@@ -74,8 +69,6 @@ struct hub::impl {
     std::map<std::string, topic> topics;
     std::unordered_map<conn_id, connection> conns;
     std::unordered_multimap<std::string, conn_id> by_user;
-    std::map<uint64_t, sub_ptr> polls;
-    uint64_t next_poll = 1;
     uint64_t next_tag = 1;
     std::set<subscription*> ahead;  // waiting_stream: resumed from a position the stream has not reached
     int64_t gap_upto = 0;           // the end of the last gap the listener reported
@@ -110,9 +103,6 @@ struct hub::impl {
     void reload(topic& t);
     void finish_load(topic& t);
     void drop_topic_subscriptions(const std::string& topic, const std::string& why);
-
-    // --- hub_poll.cpp: long-poll and REST answers
-    void flush_polls();
 };
 
 }  // namespace pglive

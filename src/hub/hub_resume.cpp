@@ -154,7 +154,6 @@ void hub::on_history(const std::string& topic_name, int64_t after, history_resul
             if (t.loaded()) m.send_snapshot(t, *s);
             else s->ph = impl::subscription::phase::waiting_load;
         }
-        m.flush_polls();
     };
     if (!result.error.empty() || !result.complete || !t.loaded() || gap) return snapshot_instead();
     // Deltas from the outbox's row images (no state at `after` is needed for unwindowed views).
@@ -174,7 +173,6 @@ void hub::on_history(const std::string& topic_name, int64_t after, history_resul
         for (auto& tx : txs) m.send_patch(*s, tx.position, tx.ts, shape::delta_ops(tx, s->sh->view.filter()));
         m.resume_from_memory(t, *s, std::max(after, s->min_position));
     }
-    m.flush_polls();
 }
 
 void hub::impl::detach_subscription(subscription& s) {

@@ -98,7 +98,6 @@ void hub::on_topic_loaded(topic_load load) {
         t.table.st = table_state::status::unloaded;
         t.table.pending.clear();
         m.drop_topic_subscriptions(t.name(), load.error);
-        m.flush_polls();
         return;
     }
     t.load_failures = 0;
@@ -116,7 +115,6 @@ void hub::on_topic_loaded(topic_load load) {
         t.table.info.types = at->second.types;
     t.table.load = std::move(load);
     if (m.position >= t.table.load->position) m.finish_load(t);
-    m.flush_polls();
 }
 
 void hub::on_gap(int64_t from, int64_t to) {
@@ -154,8 +152,7 @@ void hub::on_undecodable_change(const std::string& topic, int64_t position) {
     // Never the value: only where it is.
     std::string why = "a change of " + topic + " at position " + std::to_string(position) +
                       " could not be decoded; a fresh snapshot follows";
-    for (auto* s : t.subs)
-        if (!s->poll_done) m.send_error(s->conn, "", error_code::undecodable_change, why);
+    for (auto* s : t.subs) m.send_error(s->conn, "", error_code::undecodable_change, why);
     // A load in flight brings the rows, or finish_load reads again when its snapshot predates this.
     if (!t.loaded()) return;
     m.reload(t);
@@ -169,16 +166,6 @@ void hub::impl::drop_topic_subscriptions(const std::string& topic, const std::st
         for (auto& name : names) {
             send_error(id, "", error_code::unknown_topic, why);
             remove_connection_sub(c, name);
-        }
-    }
-    for (auto it = polls.begin(); it != polls.end();) {
-        if (it->second->topic == topic) {
-            auto done = std::move(it->second->poll_done);
-            detach_subscription(*it->second);
-            it = polls.erase(it);
-            done(poll_answer{404, json{{"error", error_code::unknown_topic}, {"message", why}}.dump()});
-        } else {
-            ++it;
         }
     }
 }
@@ -202,7 +189,6 @@ void hub::tick() {
             else t.load_failures = 0;
         }
     m.serve_ahead(true);
-    m.flush_polls();
 }
 
 }  // namespace pglive

@@ -1,5 +1,4 @@
-// http_session.cpp — routing of PROTOCOL §3: files, health, metrics, REST, long-poll, publish,
-// admin, and the upgrades to WebSocket and SSE.
+// http_session.cpp — one HTTP connection's reads, routing (PROTOCOL §3) and responses; files, health and metrics served here, the API in http_api.cpp.
 #include "net/http_session.h"
 
 #include <filesystem>
@@ -8,9 +7,9 @@
 
 #include <boost/beast/websocket.hpp>
 
-#include "core/exact_json.h"
 #include "core/log.h"
 #include "core/protocol.h"
+#include "net/http_api.h"
 #include "net/sse_session.h"
 #include "net/ws_session.h"
 
@@ -31,14 +30,6 @@ const char* mime_type(const std::string& path) {
     if (ext == ".png") return "image/png";
     if (ext == ".ico") return "image/x-icon";
     return "application/octet-stream";
-}
-
-http::status status_of(int code) { return http::int_to_status(unsigned(code)); }
-
-// "10" → 10; anything else → nullopt.
-std::optional<int64_t> whole_number(const std::string& s) {
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoll(s);
 }
 
 }  // namespace
@@ -169,62 +160,39 @@ void http_session::route() {
             return send(error_response(req_, http::status::forbidden, error_code::forbidden,
                                        "origin " + std::string(req_[http::field::origin]) +
                                            " is not allowed (allowed_origins)"));
-        subscribe_request sub;
-        sub.topic = t.one("topic");
-        if (sub.topic.empty())
-            return send(error_response(req_, http::status::bad_request, error_code::bad_request, "missing parameter 'topic'"));
-        sub.sub = sub.topic;
-        sub.filter = t.all("filter");
-        sub.order = t.one("order");
-        if (t.has("limit")) {
-            auto n = whole_number(t.one("limit"));
-            if (!n || *n == 0 || *n > 100000)
-                return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                           "'limit' must be a positive integer no larger than 100000"));
-            sub.limit = n;
-        }
-        std::string since = std::string(req_["Last-Event-ID"]);
+        subscribe_query q;
+        q.topic = t.one("topic");
+        q.filter = t.all("filter");
+        if (t.has("limit")) q.limit = t.one("limit");
+        if (t.has("order")) q.order = t.one("order");
+        std::string since = std::string(req_["Last-Event-ID"]);  // it wins over ?since=
         if (since.empty()) since = t.one("since");
-        if (!since.empty()) {
-            auto n = whole_number(since);
-            if (!n)
-                return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                           "'since' (or Last-Event-ID) must be a position"));
-            sub.since = n;
+        if (!since.empty()) q.since = since;
+        q.since_name = "'since' (or Last-Event-ID)";
+        subscribe_request sub;
+        try {
+            sub = parse_subscribe_query(q);
+        } catch (const protocol_error& e) {
+            return send(error_response(req_, http::status::bad_request, e.code, e.what()));
         }
         stream_.expires_never();
         std::make_shared<sse_session>(std::move(stream_), ctx_, shard_, std::move(who))->run(std::move(req_), std::move(sub));
         return;
     }
-    if (path == "/poll" && get) return serve_poll(t, who);
-    if (path == "/api/topics" && get) {
-        ctx_->runner->post([who, done = later(), req = req_](hub& h) {
-            done(json_response(req, http::status::ok, h.topics_json(who).dump()));
-        });
-        return;
+    api_call call{req_, t, who, ctx_, stream_.get_executor(), later()};
+    if (path == "/poll" && get) {
+        stream_.expires_never();  // the answer may take up to poll_max_timeout_s
+        return api_poll(call);
     }
-    if (path.rfind("/api/topics/", 0) == 0 && path.size() > 17 && path.compare(path.size() - 5, 5, "/rows") == 0 && get) {
-        std::string topic = path.substr(12, path.size() - 17);
-        std::optional<int64_t> limit;
-        if (t.has("limit")) {
-            limit = whole_number(t.one("limit"));
-            if (!limit || *limit == 0)
-                return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                           "'limit' must be a positive integer"));
-        }
-        ctx_->runner->post([topic, filter = t.all("filter"), limit, order = t.one("order"), who, done = later(),
-                            req = req_](hub& h) {
-            h.rows(topic, filter, limit, order, who,
-                   [done, req](poll_answer a) { done(json_response(req, status_of(a.status), a.body)); });
-        });
-        return;
-    }
+    if (path == "/api/topics" && get) return api_topics(call);
+    if (path.rfind("/api/topics/", 0) == 0 && path.size() > 17 && path.compare(path.size() - 5, 5, "/rows") == 0 && get)
+        return api_rows(call, path.substr(12, path.size() - 17));
     if (path == "/api/publish") {
         if (req_.method() != http::verb::post)
             return send(error_response(req_, http::status::method_not_allowed, error_code::bad_request, "use POST"));
-        return serve_publish(who);
+        return api_publish(call);
     }
-    if (path.rfind("/api/admin/", 0) == 0) return serve_admin(path.substr(11), who);
+    if (path.rfind("/api/admin/", 0) == 0) return api_admin(call, path.substr(11));
     send(error_response(req_, http::status::not_found, "not_found", "no such endpoint: " + path));
 }
 
@@ -262,112 +230,6 @@ void http_session::serve_file(const std::string& path) {
     res.prepare_payload();
     if (req_.method() == http::verb::head) res.body().clear();
     send(std::move(res));
-}
-
-void http_session::serve_poll(const target& t, const access& who) {
-    ++ctx_->stats.polls_total;
-    poll_request pr;
-    pr.topic = t.one("topic");
-    pr.filter = t.all("filter");
-    pr.who = who;
-    if (pr.topic.empty())
-        return send(error_response(req_, http::status::bad_request, error_code::bad_request, "missing parameter 'topic'"));
-    if (t.has("since")) {
-        auto n = whole_number(t.one("since"));
-        if (!n) return send(error_response(req_, http::status::bad_request, error_code::bad_request, "'since' must be a position"));
-        pr.since = n;
-    }
-    int64_t timeout = 25;
-    if (t.has("timeout")) {
-        auto n = whole_number(t.one("timeout"));
-        if (!n) return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                           "'timeout' must be whole seconds"));
-        timeout = *n;
-    }
-    timeout = std::min<int64_t>(timeout, ctx_->opt.poll_max_timeout_s);
-    // The answer may come at once (inside hub::poll) or later; the timer cancels it.
-    auto answered = std::make_shared<std::atomic<bool>>(false);
-    auto done = later();
-    auto req = req_;
-    stream_.expires_never();
-    ctx_->runner->post([self = shared_from_this(), pr, done, req, answered, timeout](hub& h) {
-        uint64_t token = h.poll(pr, [done, req, answered](poll_answer a) {
-            answered->store(true);
-            done(json_response(req, status_of(a.status), a.body));
-        });
-        if (answered->load() || token == 0) return;
-        boost::asio::post(self->stream_.get_executor(), [self, token, timeout] {
-            self->poll_timer_ = std::make_unique<boost::asio::steady_timer>(self->stream_.get_executor());
-            self->poll_timer_->expires_after(std::chrono::seconds(timeout));
-            self->poll_timer_->async_wait([self, token](beast::error_code ec) {
-                if (ec) return;
-                self->ctx_->runner->post([token](hub& h) { h.cancel_poll(token); });
-            });
-        });
-    });
-}
-
-void http_session::serve_publish(const access& who) {
-    if (!who.authenticated)
-        return send(error_response(req_, http::status::unauthorized, error_code::unauthorized,
-                                   "publishing needs a token with the publish right"));
-    if (!who.publish)
-        return send(error_response(req_, http::status::forbidden, error_code::forbidden,
-                                   "this token has no publish right"));
-    json body;  // exact: a published 12345678901234567891.5 keeps its digits
-    try {
-        body = parse_exact(req_.body());
-    } catch (const exact_json_error&) {
-        body = json(json::value_t::discarded);
-    }
-    if (body.is_discarded() || !body.is_object())
-        return send(error_response(req_, http::status::bad_request, error_code::bad_request, "body must be a JSON object"));
-    if (!body.contains("data"))
-        return send(error_response(req_, http::status::bad_request, error_code::bad_request, "missing field 'data'"));
-    bool to_topic = body.contains("topic"), to_user = body.contains("user");
-    if (to_topic == to_user)
-        return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                   "give exactly one of 'topic' or 'user'"));
-    const json& dest = to_topic ? body["topic"] : body["user"];
-    if (!dest.is_string() || dest.get<std::string>().empty())
-        return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                   std::string("'") + (to_topic ? "topic" : "user") + "' must be a non-empty string"));
-    if (to_user) {
-        ctx_->runner->post([user = dest.get<std::string>(), data = body["data"]](hub& h) { h.publish_user(user, data); });
-        return send(json_response(req_, http::status::ok, json{{"published", true}, {"user", dest}}.dump()));
-    }
-    if (!ctx_->cb.publish_topic)
-        return send(error_response(req_, http::status::service_unavailable, "unavailable", "publishing is not wired"));
-    ctx_->cb.publish_topic(dest.get<std::string>(), body["data"], [done = later(), req = req_, dest](std::string error) {
-        if (error.empty()) done(json_response(req, http::status::ok, json{{"published", true}, {"topic", dest}}.dump()));
-        else done(error_response(req, http::status::service_unavailable, "unavailable", error));
-    });
-}
-
-void http_session::serve_admin(const std::string& what, const access& who) {
-    if (!who.authenticated)
-        return send(error_response(req_, http::status::unauthorized, error_code::unauthorized, "the admin API needs a token"));
-    if (!who.admin)
-        return send(error_response(req_, http::status::forbidden, error_code::forbidden, "this token has no admin right"));
-    auto done = later();
-    auto req = req_;
-    auto answer = [done, req](int status, json body) { done(json_response(req, status_of(status), body.dump())); };
-    if (what == "status" && req_.method() == http::verb::get && ctx_->cb.admin_status) {
-        ctx_->cb.admin_status([answer](json s) { answer(s.contains("error") ? 503 : 200, std::move(s)); });
-        return;
-    }
-    if ((what == "attach" || what == "detach") && req_.method() == http::verb::post) {
-        json body = json::parse(req_.body(), nullptr, false);
-        if (body.is_discarded() || !body.is_object() || !body.contains("table") || !body["table"].is_string())
-            return send(error_response(req_, http::status::bad_request, error_code::bad_request,
-                                       "body must be a JSON object with a string 'table'"));
-        auto& fn = what == "attach" ? ctx_->cb.admin_attach : ctx_->cb.admin_detach;
-        if (fn) {
-            fn(body, answer);
-            return;
-        }
-    }
-    send(error_response(req_, http::status::not_found, "not_found", "no such admin endpoint: " + what));
 }
 
 }  // namespace pglive

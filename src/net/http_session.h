@@ -1,10 +1,9 @@
-// http_session.h — one HTTP connection: serves requests, or hands its socket to WebSocket/SSE.
+// http_session.h — one HTTP connection: reads, routes and responds, or hands its socket to WebSocket/SSE.
 #pragma once
 
 #include <memory>
 #include <optional>
 
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 
 #include "net/http_util.h"
@@ -26,9 +25,6 @@ private:
     // Answers later, from any thread: hops back to this connection's strand.
     std::function<void(http_response)> later();
     void serve_file(const std::string& path);
-    void serve_poll(const target& t, const access& who);
-    void serve_publish(const access& who);
-    void serve_admin(const std::string& what, const access& who);
     void serve_metrics();
 
     conn_stream stream_;
@@ -37,7 +33,6 @@ private:
     shard& shard_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http_request req_;
-    std::unique_ptr<boost::asio::steady_timer> poll_timer_;
     bool metrics_only_ = false;
 };
 

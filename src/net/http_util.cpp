@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "core/protocol.h"
 #include "core/utf8.h"
 
 namespace pglive {
@@ -149,6 +150,14 @@ http_response error_response(const http_request& req, http::status status, const
     // Messages may quote what a client sent: never let a stray byte throw here.
     return json_response(req, status,
                          json{{"error", code}, {"message", message}}.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+http::status refusal_status(const std::string& code) {
+    if (code == error_code::forbidden) return http::status::forbidden;
+    if (code == error_code::unknown_topic) return http::status::not_found;
+    if (code == error_code::unauthorized) return http::status::unauthorized;
+    if (code == "internal") return http::status::internal_server_error;
+    return http::status::bad_request;
 }
 
 }  // namespace pglive

@@ -55,5 +55,7 @@ bool origin_allowed(const net_options& opt, const http_request& req);
 http_response json_response(const http_request& req, http::status status, const std::string& body);
 http_response error_response(const http_request& req, http::status status, const std::string& code,
                              const std::string& message);
+// The HTTP status of a refused request's error_code (403 forbidden, 404 unknown_topic, 400 the rest).
+http::status refusal_status(const std::string& code);
 
 }  // namespace pglive

@@ -1,4 +1,4 @@
-// sse_session.cpp — refuse or stream; pings as comments; a pending read notices the peer leaving.
+// sse_session.cpp — refused or subscribed in one hub visit, then streamed; pings as comments; a pending read notices the peer leaving.
 #include "net/sse_session.h"
 
 #include "core/protocol.h"
@@ -18,17 +18,21 @@ void sse_session::run(http_request req, subscribe_request sub) {
     req_ = std::move(req);
     sub_ = std::move(sub);
     // Refusals (forbidden, unknown topic, bad filter) are HTTP answers, so EventSource's
-    // onerror sees them, never a 200 followed by an error event.
+    // onerror sees them, never a 200 followed by an error event. One visit to the hub: refused,
+    // or connected and subscribed, its frames held in the inbox until the stream has its head.
     ctx_->runner->post([self = shared_from_this()](hub& h) {
-        auto why = h.refusal(self->sub_, self->who_);
-        boost::asio::post(self->executor(), [self, why] {
-            if (!why) return self->start_stream();
-            auto status = why->code == error_code::forbidden       ? http::status::forbidden
-                          : why->code == error_code::unknown_topic ? http::status::not_found
-                                                                   : http::status::bad_request;
-            self->refuse(status, why->code, why->what());
-        });
+        if (auto why = h.refusal(self->sub_, self->who_)) {
+            boost::asio::post(self->executor(), [self, why = *why] { self->refuse(refusal_status(why.code), why.code, why.what()); });
+            return;
+        }
+        boost::asio::post(self->executor(), [self] { self->start_stream(); });
+        h.connect(self->id_, self, self->who_);
+        h.subscribe(self->id_, self->sub_);
     });
+}
+
+void sse_session::drain() {
+    if (streaming_) outbound::drain();  // before the head is queued, the hub's frames wait
 }
 
 void sse_session::refuse(http::status status, const std::string& code, const std::string& message) {
@@ -44,6 +48,7 @@ void sse_session::start_stream() {
     ++ctx_->stats.sse_total;
     ++ctx_->stats.sse_open;
     registered_ = true;
+    streaming_ = true;
     std::string head = "HTTP/1.1 200 OK\r\nServer: pglive\r\nContent-Type: text/event-stream\r\n"
                        "Cache-Control: no-cache\r\nConnection: keep-alive\r\nX-Accel-Buffering: no\r\n";
     if (auto o = req_.find(http::field::origin); o != req_.end())
@@ -51,10 +56,7 @@ void sse_session::start_stream() {
     // The retry hint keeps EventSource's reconnect (with Last-Event-ID) quick.
     head += "\r\nretry: 1000\n\n";
     enqueue(make_frame(std::move(head)), frame_kind::reply);
-    ctx_->runner->post([id = id_, self = shared_from_this(), who = who_, sub = sub_](hub& h) {
-        h.connect(id, self, who);
-        h.subscribe(id, sub);
-    });
+    outbound::drain();  // what the hub sent meanwhile, behind the head
     watch_peer();
     schedule_ping();
     arm_expiry(who_.expires);

@@ -18,6 +18,7 @@ public:
     ~sse_session() override;
     // Checks the topic with the hub, then answers 200 and streams, or answers 4xx JSON.
     void run(http_request req, subscribe_request sub);
+    void drain() override;  // on our strand: holds the hub's frames until the stream has started
 
     wire_format format() const override { return wire_format::sse; }
     auto executor() { return stream_.get_executor(); }
@@ -50,6 +51,7 @@ private:
     std::vector<boost::asio::const_buffer> gather_;  // the write in flight's buffers
     char probe_[64];
     bool registered_ = false;
+    bool streaming_ = false;  // strand-only: the 200 head is queued
 };
 
 }  // namespace pglive

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hub/hub.h"
+#include "net/poll_answer.h"
 
 namespace pglive {
 namespace {
@@ -411,29 +412,71 @@ TEST_F(hub_fixture, channel_messages_and_user_messages) {
     EXPECT_EQ(c->of_type("message").size(), 2u);
 }
 
+// A long-poll is a hub client of its own (net/poll_session); this one plays it on the hub's
+// thread: pump() after a hub call does what the exchange asks (end the subscription, answer).
+struct long_poll : client {
+    hub& h;
+    conn_id id;
+    std::vector<poll_answer>& out;
+    poll_exchange ex;
+    std::vector<frame> got;
+    long_poll(hub& hb, conn_id i, const subscribe_request& r, std::vector<poll_answer>& answers)
+        : h(hb), id(i), out(answers), ex(poll_exchange::kind::poll, r.topic, r.since) {}
+    void send(frame f, frame_kind, uint64_t) override { got.push_back(std::move(f)); }
+    void resynced() override {}
+    wire_format format() const override { return wire_format::poll; }
+    void act(poll_exchange::step s) {
+        if (s == poll_exchange::step::end_subscription) h.unsubscribe(id, unsubscribe_request{"", "public.orders"});
+        if (s != poll_exchange::step::answer) return;
+        out.push_back(ex.answer());
+        h.disconnect(id);
+    }
+    void pump() {
+        while (!got.empty()) {
+            auto batch = std::move(got);
+            got.clear();
+            for (auto& f : batch) act(ex.take(*f));
+        }
+    }
+    void time_out() {
+        act(ex.timed_out());
+        pump();
+    }
+};
+static std::shared_ptr<long_poll> start_poll(hub& h, conn_id id, const subscribe_request& r, const access& who,
+                                             std::vector<poll_answer>& answers) {
+    auto p = std::make_shared<long_poll>(h, id, r, answers);
+    h.connect(id, p, who);
+    h.subscribe(id, r);
+    p->pump();
+    return p;
+}
+
 TEST_F(hub_fixture, poll_answers_at_once_parks_and_times_out) {
     connect(1);
     h->subscribe(1, sub("all"));
     load(0, {});
     h->on_transactions({tx(1, 200, {ins(row(1, "open", 1))})});
     std::vector<poll_answer> answers;
-    poll_request pr{"public.orders", {}, 0, everyone()};
-    h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
+    subscribe_request pr;
+    pr.topic = "public.orders";
+    pr.since = 0;
+    start_poll(*h, 10, pr, everyone(), answers);
     ASSERT_EQ(answers.size(), 1u);
     auto body = json::parse(answers[0].body);
     EXPECT_EQ(body["pos"], "1");
     EXPECT_EQ(body["patches"].size(), 1u);
 
     pr.since = 1;
-    h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
+    auto parked = start_poll(*h, 11, pr, everyone(), answers);
     EXPECT_EQ(answers.size(), 1u);  // parked
     h->on_transactions({tx(2, 201, {ins(row(2, "open", 2))})});
+    parked->pump();
     ASSERT_EQ(answers.size(), 2u);
     EXPECT_EQ(json::parse(answers[1].body)["patches"][0]["pos"], "2");
 
     pr.since = 2;
-    auto token = h->poll(pr, [&](poll_answer a) { answers.push_back(a); });
-    h->cancel_poll(token);
+    start_poll(*h, 12, pr, everyone(), answers)->time_out();
     ASSERT_EQ(answers.size(), 3u);
     EXPECT_EQ(json::parse(answers[2].body)["patches"].size(), 0u);
 }
