@@ -170,7 +170,7 @@ std::vector<command> make_commands() {
                   "config/pglive.conf is a flag, '_' written '-' (--poll-interval-ms 50). Needs `pglive install` first.",
                   {}, {}, 0, ""};
         c.options.push_back({"config", arity::value, "a file of key = value lines"});
-        c.option_help.push_back("FILE: a file of key = value lines (config/pglive.conf documents every key)");
+        c.option_help.push_back("a file of key = value lines (config/pglive.conf documents every key)");
         for (auto& k : config_keys()) {
             bool boolean = std::string(k.name) == "metrics_public";
             c.options.push_back({dashed(k.name), boolean ? arity::optional_value : arity::value,
@@ -218,13 +218,13 @@ std::vector<command> make_commands() {
                    {"ttl", arity::value, "a duration such as 90s, 15m, 1h or 30d"},
                    {"config", arity::value, "a file of key = value lines"},
                    {"token-secret", arity::value, "the HS256 secret"}},
-                  {"USER: the token's sub, the user id (POST /api/publish {\"user\":USER} reaches it)",
-                   "PATTERN: topics the token may read: public.orders, public.* or *; repeat it, or separate with commas",
+                  {"the token's sub, the user id (POST /api/publish {\"user\":USER} reaches it)",
+                   "topics the token may read: public.orders, public.* or *; repeat it, or separate with commas",
                    "may call POST /api/publish",
                    "may use the admin API and the dashboard's admin view (attach, detach, status)",
                    "may read GET /metrics",
                    "how long the token is valid: a number with s, m, h or d (1h30m works too) [default: 1h]",
-                   "FILE: the config file serve reads (for its token_secret)",
+                   "the config file serve reads (for its token_secret)",
                    "the secret itself (visible in ps: prefer the config file or PGLIVE_TOKEN_SECRET)"},
                   0, ""});
     cs.push_back({"demo", "pglive demo [--listen HOST:PORT] [--traffic N]",
@@ -369,11 +369,16 @@ int cmd_detach(const parsed_args& p) {
     } catch (const admin_error&) {
         // Like attach twice: a table that exists and is not attached is already where detach
         // would leave it. (Checked after the failure, so a concurrent detach also ends here.)
-        pqxx::nontransaction n(*conn);
-        bool not_attached = n.exec_params("select to_regclass($1) is not null and not exists "
-                                          "(select 1 from pglive.tables where relid = to_regclass($1))",
-                                          table)[0][0]
-                                .as<bool>();
+        bool not_attached = false;
+        try {
+            pqxx::nontransaction n(*conn);
+            not_attached = n.exec_params("select to_regclass($1) is not null and not exists "
+                                         "(select 1 from pglive.tables where relid = to_regclass($1))",
+                                         table)[0][0]
+                               .as<bool>();
+        } catch (const std::exception&) {
+            // e.g. no right to read pglive.tables: detach's own error says more
+        }
         if (!not_attached) throw;
         std::cout << "pglive: " << table << " is not attached; nothing to do" << std::endl;
         return 0;
