@@ -206,4 +206,12 @@ void validate_config(const config& c) {
         throw config_error("log_level '" + c.log_level + "': expected debug, info, warn or error");
 }
 
+std::vector<std::string> config_warnings(const config& c) {
+    std::vector<std::string> out;
+    if (c.token_secret.empty() && c.anonymous_topics.empty())
+        out.push_back("nobody can read any topic: no token_secret (every token is refused) and no anonymous_topics; "
+                      "set token_secret (then `pglive token` makes tokens) or anonymous_topics (e.g. public.*)");
+    return out;
+}
+
 }  // namespace pglive

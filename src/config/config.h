@@ -72,4 +72,8 @@ std::vector<std::string> split_list(const std::string& text);
 // Checks cross-field rules (wakeup value, listen address form…).
 void validate_config(const config& c);
 
+// Settings that are valid but make no sense together, one log line each (serve logs them at
+// start): no token_secret and no anonymous_topics means nobody can read any topic.
+std::vector<std::string> config_warnings(const config& c);
+
 }  // namespace pglive

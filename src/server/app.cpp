@@ -243,6 +243,7 @@ void app::start() {
     set_log_level(parse_log_level(m.cfg.log_level));
     log_info(std::string("pglive ") + PGLIVE_VERSION + " starting; config file: " +
              (m.cfg.config_file.empty() ? "(none)" : m.cfg.config_file) + "; wakeup: " + m.cfg.wakeup);
+    for (const auto& w : config_warnings(m.cfg)) log_warn(w);  // e.g. nobody can read (issue 13)
 
     // The schema must exist: serve never installs it behind a DBA's back.
     std::unique_ptr<pqxx::connection> conn = m.connect_with_backoff();

@@ -113,5 +113,23 @@ TEST(config, file_then_environment_layers) {
     EXPECT_THROW(load_config_env(d, env2), config_error);
 }
 
+// Issue 13: a server nobody can read from starts silently unless it says so.
+TEST(config, warns_when_nobody_can_read) {
+    config c;  // the defaults: no token_secret, no anonymous_topics
+    auto w = config_warnings(c);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("nobody can read"), std::string::npos) << w[0];
+    EXPECT_NE(w[0].find("token_secret"), std::string::npos) << w[0];
+    EXPECT_NE(w[0].find("anonymous_topics"), std::string::npos) << w[0];
+    EXPECT_EQ(w[0].find('\n'), std::string::npos) << "one log line";
+
+    config with_secret;
+    set_config_value(with_secret, "token_secret", "s3cret", "test");
+    EXPECT_TRUE(config_warnings(with_secret).empty());
+    config anonymous;
+    set_config_value(anonymous, "anonymous_topics", "public.*", "test");
+    EXPECT_TRUE(config_warnings(anonymous).empty());
+}
+
 }  // namespace
 }  // namespace pglive
