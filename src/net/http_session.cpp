@@ -353,7 +353,10 @@ void http_session::serve_admin(const std::string& what, const access& who) {
     auto req = req_;
     auto answer = [done, req](int status, json body) { done(json_response(req, status_of(status), body.dump())); };
     if (what == "status" && req_.method() == http::verb::get && ctx_->cb.admin_status) {
-        ctx_->cb.admin_status([answer](json s) { answer(s.contains("error") ? 503 : 200, std::move(s)); });
+        ctx_->cb.admin_status([answer](json s) {
+            int status = s.contains("error") ? 503 : 200;  // before the move: argument order is unspecified
+            answer(status, std::move(s));
+        });
         return;
     }
     if ((what == "attach" || what == "detach") && req_.method() == http::verb::post) {
