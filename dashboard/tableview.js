@@ -105,8 +105,18 @@ export class TableView {
     });
   }
 
+  // The order the card shows and asks the server for: the one picked, else newest first for a
+  // one-column key (a serial id: a new row shows at the top even when the window is full), else
+  // by the key ascending.
+  effective_order() {
+    if (this.order) return this.order;
+    const key = this.sub?.key?.length ? this.sub.key : (this.info.key ?? []);
+    if (key.length === 1) return `${key[0]}.desc`;
+    return key.map((k) => `${k}.asc`).join(',');
+  }
+
   sub_opts() {
-    return { filter: parseFilterText(this.filter_text), limit: this.limit, order: this.order };
+    return { filter: parseFilterText(this.filter_text), limit: this.limit, order: this.effective_order() };
   }
 
   save() { store.set(`view.${this.topic}`, { filter: this.filter_text, limit: this.limit, order: this.order }); }
@@ -150,9 +160,15 @@ export class TableView {
     this.thead_row.replaceChildren(...cols.map((c) => {
       const th = document.createElement('th');
       th.dataset.col = c;
-      th.textContent = c;
-      th.title = `sort by ${c}`;
-      th.onclick = () => this.sort_by(c);
+      th.scope = 'col';
+      // A button, so the keyboard reaches it (Tab, Enter/Space) and focus shows.
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'sort';
+      b.textContent = c;
+      b.title = `sort by ${c} (again: reverse)`;
+      b.onclick = () => this.sort_by(c);
+      th.append(b);
       return th;
     }));
     // Existing rows were built for other columns.
@@ -162,10 +178,11 @@ export class TableView {
     this.update_arrows();
   }
 
-  // Clicking a header sorts by it, again reverses. The order goes to the server too, so a
-  // limited window holds the first rows in that order, not just a sorted slice.
+  // Clicking a header sorts by it, again reverses; the column the card is sorted by (the default
+  // order included) reverses on the first click. The order goes to the server too, so a limited
+  // window holds the first rows in that order, not just a sorted slice.
   sort_by(col) {
-    const [cur, dir] = (this.order.split(',')[0] ?? '').split('.');
+    const [cur, dir] = (this.effective_order().split(',')[0] ?? '').split('.');
     this.order = cur === col && dir !== 'desc' ? `${col}.desc` : `${col}.asc`;
     this.save();
     this.update_arrows();
@@ -173,14 +190,17 @@ export class TableView {
   }
 
   update_arrows() {
-    const [col, dir] = (this.order || `${(this.sub?.key ?? this.info.key ?? [])[0]}.asc`).split(',')[0].split('.');
+    const [col, dir] = this.effective_order().split(',')[0].split('.');
     for (const th of this.thead_row.children) {
       th.querySelector('.arrow')?.remove();
-      if (th.dataset.col === col) {
+      const sorted = th.dataset.col === col;
+      th.setAttribute('aria-sort', sorted ? (dir === 'desc' ? 'descending' : 'ascending') : 'none');
+      if (sorted) {
         const a = document.createElement('span');
         a.className = 'arrow';
+        a.setAttribute('aria-hidden', 'true');
         a.textContent = dir === 'desc' ? '▼' : '▲';
-        th.append(a);
+        (th.querySelector('button') ?? th).append(a);
       }
     }
   }
@@ -203,9 +223,20 @@ export class TableView {
     this.changed.clear();
     this.reorder();
     this.align_head();
-    const n = Object.keys(rows).length;
-    this.count_el.textContent = `${n} row${n === 1 ? '' : 's'}${this.limit ? ` · limit ${this.limit}` : ''}` +
-      (this.sub.filter.length ? ' · filtered' : '');
+    this.render_count(Object.keys(rows).length);
+  }
+
+  // "N of M rows": pglive sends no total, so a full window says "of ≥ N" (the table may hold
+  // more) and a window not full is every row there is (that the filter lets through).
+  render_count(n) {
+    const full = this.limit !== null && n >= this.limit;
+    const filtered = this.sub.filter.length > 0;
+    const rows = `row${n === 1 && !full ? '' : 's'}`;
+    this.count_el.textContent = full ? `${n} of ≥ ${n} ${rows} · limit ${this.limit}` : `${n} of ${n} ${rows}`;
+    if (filtered) this.count_el.textContent += ' · filtered';
+    this.count_el.title = full
+      ? `the window is full (limit ${this.limit}): the table may hold more${filtered ? ' matching' : ''} rows; pglive does not send a total`
+      : `every${filtered ? ' matching' : ''} row of the table is shown`;
   }
 
   update_row(key, row, colset, compare_all) {
@@ -280,7 +311,7 @@ export class TableView {
 
   // Puts the live rows in order; rows fading out stay where they were.
   reorder() {
-    const cmp = rowComparator(this.order || (this.sub.key ?? this.info.key ?? []).map((k) => `${k}.asc`).join(','));
+    const cmp = rowComparator(this.effective_order());
     const rows = this.sub.rows;
     const keys = Object.keys(rows);
     if (cmp) keys.sort((a, b) => cmp(rows[a], rows[b]));

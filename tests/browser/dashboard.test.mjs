@@ -35,6 +35,49 @@ describe('dashboard (issue 13)', () => {
     await demo?.stop();
   });
 
+  test('the row the demo invites appears at once, at the top, with more rows than the window holds', async () => {
+    const p = await open(demo.url + '/');
+    try {
+      const n = Number(await psql(demo.db, 'SELECT count(*) FROM public.orders'));
+      await until(async () => (await p.locator(`${card('public.orders')} .count`).textContent()) === `${n} of ${n} rows`,
+        { what: `"${n} of ${n} rows" while every order fits the window` });
+      // Demo traffic passes 100 orders within a minute: past the window of 100.
+      await psql(demo.db, "INSERT INTO public.orders (customer, amount) SELECT 'filler', g FROM generate_series(1, 150) g");
+      const id = await psql(demo.db, "INSERT INTO orders (customer, amount) VALUES ('you', 42) RETURNING id");
+      await until(async () => (await tableRows(p, 'public.orders'))?.[0]?.key === id, { what: `order ${id} at the top of the card` });
+      const count = p.locator(`${card('public.orders')} .count`);
+      await until(async () => (await count.textContent()) === '100 of ≥ 100 rows · limit 100', { what: 'the full window said so' });
+      assert.match(await count.getAttribute('title'), /may hold more/);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('the sorted column reverses on the first click, from the keyboard too', async () => {
+    const p = await open(demo.url + '/');
+    try {
+      const ids = async () => (await tableRows(p, 'public.orders'))?.map((r) => Number(r.id)) ?? [];
+      await until(async () => { const a = await ids(); return a.length > 2 && a[0] > a[1]; }, { what: 'newest first by default' });
+      const id_head = p.locator(`${card('public.orders')} th[data-col="id"]`);
+      assert.equal(await id_head.getAttribute('aria-sort'), 'descending');
+      await id_head.click();
+      await until(async () => { const a = await ids(); return a.length > 2 && a.every((x, i) => i === 0 || a[i - 1] < x); },
+        { what: 'oldest first after one click' });
+      assert.equal(await id_head.getAttribute('aria-sort'), 'ascending');
+      // Keyboard: the header is a button; Enter sorts.
+      await p.locator(`${card('public.orders')} th[data-col="id"] button`).focus();
+      await p.keyboard.press('Shift+Tab');  // reached by the keyboard, as :focus-visible wants
+      await p.keyboard.press('Tab');
+      assert.equal(await p.evaluate(() => document.activeElement.closest('th')?.dataset.col), 'id');
+      const outline = await p.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+      await p.keyboard.press('Enter');
+      await until(async () => { const a = await ids(); return a.length > 2 && a[0] > a[1]; }, { what: 'newest first again after Enter' });
+      assert.notEqual(outline, 'none', 'the focused header shows its focus');
+    } finally {
+      await p.close();
+    }
+  });
+
   // Last: it stops the demo's PostgreSQL for good.
   test('PostgreSQL stopped: the status bar turns red and the admin view says the database is unavailable', async () => {
     const p = await open(demo.admin_url);
