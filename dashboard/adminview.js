@@ -114,14 +114,18 @@ function render_admin_tables() {
     tr.dataset.topic = t.topic;
     const cells = [t.topic, (t.key ?? []).join(', '), (t.columns ?? []).join(', ') + (t.exclude?.length ? ` (hidden: ${t.exclude.join(', ')})` : ''),
       String(subs.get(t.topic) ?? '–')];
+    const labels = ['table', 'key', 'columns', 'subscribers'];
     for (const [i, text] of cells.entries()) {
       const td = document.createElement('td');
+      td.dataset.label = labels[i];  // shown before the value where the table stacks (narrow screens)
       td.textContent = text;
       if (i === 3) td.className = 'num';
       tr.append(td);
     }
     const td = document.createElement('td');
+    td.className = 'actions';
     const b = document.createElement('button');
+    b.type = 'button';
     // Two clicks, no modal dialog: detaching drops every live subscription of the table. The
     // armed state lives outside the button, which is rebuilt on every status refresh.
     const armed = detach_armed.topic === t.topic && Date.now() < detach_armed.until;

@@ -43,7 +43,7 @@ export function startStatusBar(client) {
     db.state = state;
     db.reason = reason;
     db_el.dataset.state = state;
-    db_text.textContent = state === 'up' ? 'database ok' : state === 'down' ? 'database down' : 'database ?';
+    db_text.textContent = state === 'up' ? 'ok' : state === 'down' ? 'down' : '?';
     db_el.title = state === 'up' ? 'pglive is connected to PostgreSQL (/healthz)'
       : state === 'down' ? `pglive has no database link: ${reason || 'unavailable'} (/healthz)`
         : `pglive did not answer /healthz${reason ? `: ${reason}` : ''}`;

@@ -45,6 +45,38 @@ function short_time(v) {
   return m ? m[1] + (m[2] ?? '') : v;
 }
 
+// A long value shows its start (CSS ellipsis within a max width, and at most long_dom_chars in
+// the page: a 200 kB cell must not make the table 1.78 M px wide); a click or Enter shows it all
+// (expand_cell), the title holds it for a tooltip.
+const long_chars = 48;
+const long_dom_chars = 2000;
+function set_cell(td, text, shown, cls) {
+  const long = shown.length > long_chars;
+  const expanded = long && td.classList.contains('expanded');
+  td.className = [cls, long ? 'long' : '', expanded ? 'expanded' : ''].filter(Boolean).join(' ');
+  if (expanded) {
+    const full = document.createElement('div');
+    full.className = 'full';  // scrolls within the cell: a huge value does not stretch the table
+    full.textContent = text;
+    td.replaceChildren(full);
+  } else {
+    td.textContent = shown.length > long_dom_chars ? `${shown.slice(0, long_dom_chars)}…` : shown;
+  }
+  td.title = shown !== text || long ? text : '';
+  if (long) {
+    td.tabIndex = 0;
+    td.setAttribute('aria-expanded', String(expanded));
+  } else if (td.hasAttribute('tabindex')) {
+    td.removeAttribute('tabindex');
+    td.removeAttribute('aria-expanded');
+  }
+}
+function expand_cell(td) {
+  if (!td?.classList.contains('long')) return;
+  td.classList.toggle('expanded');
+  set_cell(td, td.text_, td.shown_, [...td.classList].filter((c) => c !== 'long' && c !== 'expanded').join(' '));
+}
+
 export class TableView {
   // `info`: the topic as /api/topics lists it; `on_close(topic)`: the card's × was clicked.
   constructor(info, client, on_close) {
@@ -94,6 +126,12 @@ export class TableView {
       this.limit = limit;
       this.save();
       this.resubscribe();
+    });
+
+    // Long cells open on click, Enter or Space (one listener for the whole body).
+    this.tbody.addEventListener('click', (e) => expand_cell(e.target.closest('td')));
+    this.tbody.addEventListener('keydown', (e) => {
+      if ((e.key === 'Enter' || e.key === ' ') && e.target.matches?.('td.long')) { e.preventDefault(); expand_cell(e.target); }
     });
 
     this.render_head();
@@ -271,10 +309,10 @@ export class TableView {
       const text = cell_text(v);
       const cls = cell_class(v);
       const shown = shown_text(v, text, cls);
-      if (td.textContent === shown && td.className === cls) continue;
-      td.textContent = shown;
-      td.className = cls;
-      td.title = shown !== text ? text : '';
+      if (td.text_ === text && td.shown_ === shown) continue;
+      td.text_ = text;
+      td.shown_ = shown;
+      set_cell(td, text, shown, cls);
       if (!is_new && !flashed_row && this.flash_left > 0) {
         this.flash_left -= 1;
         td.animate([{ backgroundColor: colors['flash-change'] }, { backgroundColor: 'transparent' }], { duration: 1400, easing: 'ease-out' });
