@@ -1,6 +1,7 @@
 // statusbar.js — the page's header: connection state, the database link (/healthz), who is signed
 // in, patches/s, latency, capture lag, position.
 import { $, claims, is_admin, store, token } from './page.js';
+import { isUTC, localZoneName, onZoneChange, setUTC } from './timefmt.js';
 
 const poll_ms = 2000;
 
@@ -99,6 +100,18 @@ export function startStatusBar(client) {
   }
   setInterval(poll_metrics, poll_ms);
   setTimeout(poll_metrics, 300);
+
+  // Times in this browser's zone or in UTC: every table and notification follows the switch.
+  const tz = $('#tz-toggle');
+  const show_zone = () => {
+    tz.textContent = isUTC() ? 'UTC' : 'local';
+    tz.setAttribute('aria-pressed', String(isUTC()));
+    tz.title = isUTC() ? `times in UTC; click for this browser's zone (${localZoneName()})`
+      : `times in this browser's zone (${localZoneName()}); click for UTC`;
+  };
+  tz.onclick = () => setUTC(!isUTC());
+  onZoneChange(show_zone);
+  show_zone();
 
   $('#who').textContent = claims ? (claims.sub ?? 'signed in') + (is_admin ? ' · admin' : '') : 'anonymous';
   client.on('error', (e) => {

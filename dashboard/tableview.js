@@ -2,6 +2,7 @@
 import { parsePointer } from './jsonpatch.js';
 import { $, calm, colors, store } from './page.js';
 import { parseFilterText, rowComparator } from './pglive.js';
+import { formatTimestamp, onZoneChange } from './timefmt.js';
 
 // --- rendering, batched per animation frame --------------------------------------------------
 const dirty_views = new Set();
@@ -27,9 +28,10 @@ function cell_text(v) {
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
-// What a cell shows: floats rounded to 3 decimals and times without their date (the title keeps the whole value).
+// What a cell shows: floats rounded to 3 decimals, timestamps with date, 24-hour time and zone in
+// the page's zone (local or UTC, the header's switch); the title keeps the value as sent.
 function shown_text(v, text, cls) {
-  if (cls === 'time') return short_time(text);
+  if (cls === 'time') return formatTimestamp(text) ?? text;
   if (typeof v === 'number' && !Number.isInteger(v)) return String(Math.round(v * 1000) / 1000);
   return text;
 }
@@ -38,11 +40,6 @@ function cell_class(v) {
   if (typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v))) return 'num';
   if (typeof v === 'string' && time_re.test(v)) return 'time';
   return '';
-}
-function short_time(v) {
-  // "2026-11-22 10:00:00.123456+00" → "10:00:00.123": the date is noise on a live board.
-  const m = /[T ](\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(v);
-  return m ? m[1] + (m[2] ?? '') : v;
 }
 
 // A long value shows its start (CSS ellipsis within a max width, and at most long_dom_chars in
@@ -77,6 +74,24 @@ function expand_cell(td) {
   set_cell(td, td.text_, td.shown_, [...td.classList].filter((c) => c !== 'long' && c !== 'expanded').join(' '));
 }
 
+// Every card, for the zone switch: its times are written again.
+const all_views = new Set();
+onZoneChange(() => {
+  for (const v of all_views) {
+    for (const { cells } of v.rows_el.values()) for (const td of cells.values()) td.text_ = undefined;
+    v.full = true;
+    schedule(v);
+  }
+});
+
+// Decimals line up: a number with fewer fraction digits than its column's longest gets invisible
+// zeros after it (CSS ::after from data-pad, so neither its text nor a copy holds them).
+const max_pad_digits = 6;
+function fraction_digits(shown) {
+  const m = /^-?\d*\.(\d+)$/.exec(shown);
+  return m ? Math.min(m[1].length, max_pad_digits) : 0;
+}
+
 export class TableView {
   // `info`: the topic as /api/topics lists it; `on_close(topic)`: the card's × was clicked.
   constructor(info, client, on_close) {
@@ -92,6 +107,9 @@ export class TableView {
     this.first = true;          // the first snapshot appears without flashing
     this.changed = new Map();   // key → Set of columns | null (whole row)
     this.flash_left = 0;
+    this.frac_max = new Map();  // column → most fraction digits shown in it
+    this.repad = new Set();     // columns whose longest fraction grew: pad every cell again
+    all_views.add(this);
 
     const node = $('#card-template').content.firstElementChild.cloneNode(true);
     this.el = node;
@@ -259,6 +277,8 @@ export class TableView {
       }
     }
     this.changed.clear();
+    for (const c of this.repad) for (const { cells } of this.rows_el.values()) { const td = cells.get(c); if (td) this.pad_cell(td, c); }
+    this.repad.clear();
     this.reorder();
     this.align_head();
     this.render_count(Object.keys(rows).length);
@@ -313,11 +333,21 @@ export class TableView {
       td.text_ = text;
       td.shown_ = shown;
       set_cell(td, text, shown, cls);
+      td.frac_ = cls === 'num' ? fraction_digits(shown) : 0;
+      if (td.frac_ > (this.frac_max.get(c) ?? 0)) { this.frac_max.set(c, td.frac_); this.repad.add(c); }
+      this.pad_cell(td, c);
       if (!is_new && !flashed_row && this.flash_left > 0) {
         this.flash_left -= 1;
         td.animate([{ backgroundColor: colors['flash-change'] }, { backgroundColor: 'transparent' }], { duration: 1400, easing: 'ease-out' });
       }
     }
+  }
+
+  pad_cell(td, col) {
+    const max = this.frac_max.get(col) ?? 0;
+    const f = td.frac_ ?? 0;
+    const pad = !td.classList.contains('num') || td.classList.contains('long') || f >= max ? '' : (f === 0 ? '.' : '') + '0'.repeat(max - f);
+    if (pad) { if (td.dataset.pad !== pad) td.dataset.pad = pad; } else if ('pad' in td.dataset) delete td.dataset.pad;
   }
 
   fade_out(key) {
@@ -364,6 +394,7 @@ export class TableView {
   }
 
   destroy() {
+    all_views.delete(this);
     this.sub.close();
     this.el.remove();
     dirty_views.delete(this);

@@ -27,7 +27,8 @@ describe('dashboard (issue 13)', () => {
   before(async () => {
     demo = await Pglive.start(['demo', '--listen', '127.0.0.1:0', '--traffic', '0'], { name: 'pglive demo' });
     assert.ok(demo.db && demo.admin_url, `pglive demo printed no database or admin line:\n${demo.tail()}`);
-    browser = await launchBrowser();
+    // A zone with a half-hour offset and a 12-hour locale: what a 24-hour clock with zone must survive.
+    browser = await launchBrowser({ timezoneId: 'Asia/Kolkata', locale: 'en-US' });
   });
 
   after(async () => {
@@ -78,7 +79,7 @@ describe('dashboard (issue 13)', () => {
     }
   });
 
-  for (const [width, height, max_bar] of [[1280, 900, 70], [390, 844, 90]]) {
+  for (const [width, height, max_bar] of [[1280, 900, 60], [390, 844, 70]]) {
     test(`${width} px: the header fits (no horizontal overflow) and every Detach button is within reach`, async () => {
       const p = await open(demo.admin_url, { width, height });
       try {
@@ -137,6 +138,55 @@ describe('dashboard (issue 13)', () => {
       await p.keyboard.press('Enter');
       await until(() => cell.evaluate((td) => !td.classList.contains('expanded')), { what: 'the cell closed again' });
     } finally {
+      await p.close();
+    }
+  });
+
+  test('timestamps show date, 24-hour time and zone, local or UTC; notifications too; decimals line up', async () => {
+    const p = await open(demo.url + '/');
+    try {
+      await psql(demo.db, "UPDATE public.metrics SET value = 5, updated_at = '2026-12-02 22:15:30.25+00' WHERE host = 'db-1' AND name = 'cpu'");
+      await psql(demo.db, "UPDATE public.metrics SET value = 32.9 WHERE host = 'db-1' AND name = 'mem'");
+      const key = JSON.stringify(['db-1', 'cpu']);
+      const cell = p.locator(`${card('public.metrics')} tr[data-key='${key}'] td[data-col="updated_at"]`);
+      await until(async () => (await cell.textContent()) === '2026-12-03 03:45:30.250 +05:30',
+        { what: 'the time in Asia/Kolkata with date and offset', timeout: 10000 }).catch(async (e) => {
+        throw new Error(`${e.message}: ${await cell.textContent().catch(() => '?')}`);
+      });
+      assert.match(await cell.getAttribute('title'), /^2026-12-02T22:15:30\.25\+00:00$/, 'the title keeps the value as sent');
+
+      const toggle = p.locator('#tz-toggle');
+      assert.equal(await toggle.textContent(), 'local');
+      await toggle.focus();
+      await p.keyboard.press('Enter');
+      await until(async () => (await cell.textContent()) === '2026-12-02 22:15:30.250 UTC', { what: 'the time in UTC' });
+      assert.equal(await toggle.getAttribute('aria-pressed'), 'true');
+
+      await psql(demo.db, `SELECT pglive.publish('alerts', '{"level":"warn","text":"clock check"}')`);
+      const when = p.locator('#notes li .when').first();
+      await when.waitFor({ timeout: 10000 });
+      assert.match(await when.textContent(), /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d UTC$/);
+      await toggle.click();
+      await until(async () => /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d \+05:30$/.test(await when.textContent()),
+        { what: 'the notification time in local 24-hour time' });
+      assert.doesNotMatch(await p.locator('#notes').textContent(), /\b(AM|PM)\b/);
+
+      // 5 next to 32.9: the 5 sits under the 2 (an invisible ".0" after it), tabular figures.
+      const edges = await until(() => p.evaluate(() => {
+        const td = (host, name) => document.querySelector(`.card[data-topic="public.metrics"] tr[data-key='${JSON.stringify([host, name])}'] td[data-col="value"]`);
+        const a = td('db-1', 'cpu');
+        const b = td('db-1', 'mem');
+        if (a?.textContent !== '5' || b?.textContent !== '32.9') return null;
+        const right_of = (el, n) => { const r = document.createRange(); r.setStart(el.firstChild, 0); r.setEnd(el.firstChild, n); return r.getBoundingClientRect().right; };
+        return { pad: a.dataset.pad, five: right_of(a, 1), two: right_of(b, 2), align: getComputedStyle(a).textAlign,
+          figures: getComputedStyle(a).fontVariantNumeric };
+      }), { what: 'the metrics values 5 and 32.9' });
+      assert.equal(edges.pad, '.0');
+      assert.equal(edges.align, 'right');
+      assert.match(edges.figures, /tabular-nums/);
+      assert.ok(Math.abs(edges.five - edges.two) < 1, `the units do not line up: ${JSON.stringify(edges)}`);
+    } finally {
+      await p.evaluate(() => localStorage.removeItem('pglive.utc')).catch(() => {});
       await p.close();
     }
   });
