@@ -4,6 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +29,9 @@ describe('dashboard (issue 13)', () => {
     demo = await Pglive.start(['demo', '--listen', '127.0.0.1:0', '--traffic', '0'], { name: 'pglive demo' });
     assert.ok(demo.db && demo.admin_url, `pglive demo printed no database or admin line:\n${demo.tail()}`);
     // A zone with a half-hour offset and a 12-hour locale: what a 24-hour clock with zone must survive.
-    browser = await launchBrowser({ timezoneId: 'Asia/Kolkata', locale: 'en-US' });
+    // Pages the test answers itself (page.route) have no address to be local to: chromium's
+    // local network access checks would block their WebSocket to 127.0.0.1.
+    browser = await launchBrowser({ timezoneId: 'Asia/Kolkata', locale: 'en-US', extra_args: ['--disable-features=LocalNetworkAccessChecks'] });
   });
 
   after(async () => {
@@ -188,6 +191,73 @@ describe('dashboard (issue 13)', () => {
     } finally {
       await p.evaluate(() => localStorage.removeItem('pglive.utc')).catch(() => {});
       await p.close();
+    }
+  });
+
+  // A page of pglive's own origin that pglive does not have: playwright answers it.
+  async function page_on_demo(html, name) {
+    const p = await browser.context.newPage();
+    const log = [];
+    p.on('pageerror', (e) => { page_errors.push(e.message); log.push(`pageerror: ${e.message}`); });
+    p.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    const url = `${demo.url}/__test/${name}.html`;
+    await p.route(url, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: html }));
+    await p.goto(url);
+    return { p, log };
+  }
+
+  test('the README snippet works as pasted', async () => {
+    const readme = fs.readFileSync(path.join(here, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## For frontend developers'));
+    const snippet = /```html\n([\s\S]*?)```/.exec(section)[1].replaceAll('http://localhost:8080', demo.url);
+    const { p, log } = await page_on_demo(`<!doctype html><meta charset="utf-8">${snippet}`, 'readme');
+    try {
+      const want = Number(await psql(demo.db, "SELECT least(count(*), 20) FROM public.orders WHERE status = 'open' AND amount > 100"));
+      assert.ok(want > 0, 'the demo has open orders above 100');
+      await until(() => p.evaluate(() => document.querySelectorAll('#orders tr').length), { what: 'rows in the table' });
+      await until(async () => (await p.evaluate(() => document.querySelectorAll('#orders tr').length)) === want,
+        { what: `${want} rows (console: ${log.join(' | ')})` });
+      assert.deepEqual(log.filter((l) => /^(error|pageerror)/.test(l)), []);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('connect({transports: undefined}) takes the defaults; a refused subscription without onError is logged', async () => {
+    const { p, log } = await page_on_demo(`<!doctype html><script type="module">
+      import { connect } from '/pglive.js';
+      const c = connect({ transports: undefined, token: undefined, url: undefined });
+      window.__orders = c.subscribe('public.orders');
+      c.subscribe('public.nope');
+      window.__c = c;
+    </script>`, 'defaults');
+    try {
+      await until(() => p.evaluate(() => window.__orders?.ready === true), { what: `the subscription (console: ${log.join(' | ')})` });
+      assert.equal(await p.evaluate(() => window.__c.transport), 'ws');
+      await until(() => log.some((l) => l.startsWith('error: ') && l.includes('public.nope') && l.includes('unknown_topic')),
+        { what: 'the refusal on the console' }).catch((e) => { throw new Error(`${e.message}: ${log.join(' | ')}`); });
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('a page of another origin that the server refuses is told why on the console', async () => {
+    const html = `<!doctype html><script type="module">
+      import { connect } from '${demo.url}/pglive.js';
+      connect({ url: '${demo.url}' }).subscribe('public.orders');
+    </script>`;
+    const other = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/html'); res.end(html); });
+    await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const p = await browser.context.newPage();
+    const log = [];
+    p.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    try {
+      await p.goto(`http://127.0.0.1:${other.address().port}/`);
+      await until(() => log.some((l) => /^warning: pglive: connect_failed: .*allowed_origins/.test(l)),
+        { what: 'the refusal explained on the console', timeout: 15000 }).catch((e) => { throw new Error(`${e.message}: ${log.join(' | ')}`); });
+    } finally {
+      await p.close();
+      other.close();
     }
   });
 
