@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { Pglive, psql, launchBrowser, until, tableRows } from './harness.mjs';
@@ -259,6 +261,86 @@ describe('dashboard (issue 13)', () => {
       await p.close();
       other.close();
     }
+  });
+
+  // React from npm (tests/browser/package.json; `make node-deps` installs it): its UMD builds, no bundler.
+  function react_files() {
+    // By path: the packages' "exports" do not list their umd/ files.
+    const modules = path.join(here, 'node_modules');
+    try {
+      return {
+        react: fs.readFileSync(path.join(modules, 'react/umd/react.development.js'), 'utf8'),
+        dom: fs.readFileSync(path.join(modules, 'react-dom/umd/react-dom.development.js'), 'utf8'),
+      };
+    } catch (e) {
+      throw new Error(`react and react-dom are not installed in tests/browser/node_modules (make node-deps, or npm ci there): ${e.message}`);
+    }
+  }
+
+  test('the React hook renders live rows, shows a refusal, and closes its subscription on unmount', async () => {
+    const { react, dom } = react_files();
+    const p = await browser.context.newPage();
+    const log = [];
+    p.on('pageerror', (e) => { page_errors.push(e.message); log.push(`pageerror: ${e.message}`); });
+    p.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    await p.route(`${demo.url}/__test/react.js`, (r) => r.fulfill({ contentType: 'text/javascript', body: react }));
+    await p.route(`${demo.url}/__test/react-dom.js`, (r) => r.fulfill({ contentType: 'text/javascript', body: dom }));
+    await p.route(`${demo.url}/__test/hook.html`, (r) => r.fulfill({ contentType: 'text/html', body: `<!doctype html>
+      <div id="root"></div>
+      <script src="/__test/react.js"></script><script src="/__test/react-dom.js"></script>
+      <script type="module">
+        import { connect } from '/pglive.js';
+        import { usePgliveTopic } from '/pglive-react.js';
+        const h = React.createElement;
+        const client = connect();
+        window.__client = client;
+        function Orders() {
+          const { rows, ready, error } = usePgliveTopic(client, 'public.orders', { React, order: 'id.desc', limit: 5 });
+          if (error) return h('p', { id: 'orders-error' }, error.code);
+          if (!ready) return h('p', { id: 'orders-loading' }, 'loading');
+          return h('ul', { id: 'orders' }, rows.map((r) => h('li', { key: r.id, 'data-id': String(r.id) }, r.customer)));
+        }
+        function Missing() {
+          const { error } = usePgliveTopic(client, 'public.nope', { React, onError: () => {} });
+          return h('p', { id: 'missing' }, error ? error.code : 'waiting');
+        }
+        const root = ReactDOM.createRoot(document.getElementById('root'));
+        root.render(h(React.Fragment, null, h(Orders), h(Missing)));
+        window.__unmount = () => root.unmount();
+      </script>` }));
+    try {
+      await p.goto(`${demo.url}/__test/hook.html`);
+      const shown = () => p.evaluate(() => [...document.querySelectorAll('#orders li')].map((li) => li.dataset.id));
+      const newest = async () => JSON.parse(await psql(demo.db, 'SELECT json_agg(id::text) FROM (SELECT id FROM public.orders ORDER BY id DESC LIMIT 5) o'));
+      let want = await newest();
+      await until(async () => JSON.stringify(await shown()) === JSON.stringify(want), { what: `the newest 5 orders (console: ${log.join(' | ')})` });
+      const id = await psql(demo.db, "INSERT INTO public.orders (customer, amount) VALUES ('react', 1) RETURNING id");
+      want = await newest();
+      assert.equal(want[0], id);
+      await until(async () => JSON.stringify(await shown()) === JSON.stringify(want), { what: `order ${id} rendered by the hook` });
+      assert.equal(await p.locator(`#orders li[data-id="${id}"]`).textContent(), 'react');
+      await until(async () => (await p.locator('#missing').textContent()) === 'unknown_topic', { what: 'the refusal in the component' });
+      assert.equal(await p.evaluate(() => window.__client.subs_.size), 2);
+      await p.evaluate(() => window.__unmount());
+      await until(() => p.evaluate(() => window.__client.subs_.size === 0), { what: 'the subscriptions closed on unmount' });
+      assert.deepEqual(log.filter((l) => /^(error|pageerror)/.test(l) && !/Download the React DevTools/.test(l)), []);
+    } finally {
+      await p.close();
+    }
+  });
+
+  test('pglive.d.ts and pglive-react.d.ts type-check a use of every export (tsc --noEmit --strict)', async () => {
+    const require = createRequire(import.meta.url);
+    let tsc;
+    try {
+      tsc = require.resolve('typescript/bin/tsc');
+    } catch (e) {
+      throw new Error(`typescript is not installed in tests/browser/node_modules (make node-deps, or npm ci there): ${e.message}`);
+    }
+    const out = await new Promise((resolve) => execFile(process.execPath, [tsc, '--noEmit', '--strict', '--target', 'es2022',
+      '--module', 'esnext', '--moduleResolution', 'bundler', '--lib', 'es2022,dom', path.join(here, 'types/check.ts')],
+    { timeout: 120000 }, (err, stdout, stderr) => resolve({ code: err ? err.code ?? 1 : 0, text: stdout + stderr })));
+    assert.equal(out.code, 0, `tsc:\n${out.text}`);
   });
 
   // Last: it stops the demo's PostgreSQL for good.
