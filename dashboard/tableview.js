@@ -383,6 +383,8 @@ export class TableView {
     const rows = this.sub.rows;
     const keys = Object.keys(rows);
     if (cmp) keys.sort((a, b) => cmp(rows[a], rows[b]));
+    // Moving a row takes the focus from a cell in it: give it back (keyboard users stay put).
+    const active = this.tbody.contains(document.activeElement) ? document.activeElement : null;
     let node = this.tbody.firstElementChild;
     for (const key of keys) {
       const tr = this.rows_el.get(key)?.tr;
@@ -391,6 +393,7 @@ export class TableView {
       if (node === tr) { node = node.nextElementSibling; continue; }
       this.tbody.insertBefore(tr, node);
     }
+    if (active && active.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
   }
 
   destroy() {
