@@ -40,7 +40,7 @@ deps:
 	fi
 
 node-deps: deps
-	@[ -d tests/browser/node_modules/playwright-core ] && [ -d tests/browser/node_modules/json-patch-test-suite ] || \
+	@(for m in playwright-core json-patch-test-suite react react-dom typescript; do [ -d tests/browser/node_modules/$$m ] || exit 1; done) || \
 	  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 build: deps

@@ -1,5 +1,6 @@
 // notifications.js — the notifications panel: messages published to the page's channels and to its user.
 import { $, colors, store } from './page.js';
+import { formatInstant, onZoneChange } from './timefmt.js';
 
 let client = null;
 const max_notes = 100;
@@ -27,8 +28,16 @@ function listen(name) {
   store.set('channels', [...channels.keys()]);
 }
 
+function write_when(el) {
+  const at = Number(el.dataset.at);
+  el.textContent = formatInstant(at, { parts: 'time' });
+  el.title = formatInstant(at, { fraction: 3 });
+  el.dateTime = new Date(at).toISOString();
+}
+
 export function startNotifications(live) {
   client = live;
+  onZoneChange(() => { for (const el of document.querySelectorAll('#notes .when')) write_when(el); });
   client.on('message', (m) => {
     const ol = $('#notes');
     ol.querySelector('.empty')?.remove();
@@ -40,8 +49,12 @@ export function startNotifications(live) {
     meta.className = 'meta';
     const from = document.createElement('span');
     from.textContent = m.user ? `to ${m.user}` : m.topic ?? '';
-    const when = document.createElement('span');
-    when.textContent = new Date().toLocaleTimeString();
+    // 24-hour clock and zone, whatever the browser's locale; the title has the date too.
+    const when = document.createElement('time');
+    when.className = 'when';
+    const at = Date.now();
+    when.dataset.at = String(at);
+    write_when(when);
     meta.append(from, when);
     const text = document.createElement('div');
     text.className = 'text';

@@ -5,7 +5,10 @@
 //   import { connect } from '/pglive.js';
 //   const live = connect({ token });
 //   const orders = live.subscribe('public.orders', { filter: ['status=eq.open'], limit: 50, order: 'id.desc',
-//     onChange(rows, change) { render(orders.list()); } });
+//     onChange() { console.table(orders.list()); } });
+//
+// Errors nobody handles (no onError on the subscription, no on('error') on the client) are
+// written to the console; `logErrors: false` keeps it quiet.
 //
 // The state of a subscription is one object, row key → row (PROTOCOL §4): a `snapshot` replaces it,
 // each `patch` is applied to it in order. After a disconnect the client reconnects with backoff and
@@ -50,7 +53,24 @@ const default_options = {
   // null = JavaScript numbers (digits lost), 'string' = the exact literal as a string,
   // 'bigint' = integers as BigInt and decimals as strings.
   bigNumbers: null,
+  logErrors: true,           // console.error/warn for errors no onError / on('error') handles
 };
+
+// An option given as undefined (or null, for those with a default) means "the default", so that
+// connect({ transports: someSetting }) works whatever the setting holds.
+function with_defaults(options) {
+  const o = { ...default_options };
+  for (const [k, v] of Object.entries(options ?? {})) {
+    if (v === undefined) continue;
+    if (v === null && default_options[k] !== null && default_options[k] !== undefined) continue;
+    o[k] = v;
+  }
+  if (typeof o.transports === 'string') o.transports = o.transports.split(',').map((t) => t.trim()).filter(Boolean);
+  if (!Array.isArray(o.transports) || o.transports.length === 0) o.transports = [...default_options.transports];
+  const unknown = o.transports.filter((t) => t !== 'ws' && t !== 'sse');
+  if (unknown.length) throw new TypeError(`connect: unknown transport ${unknown.join(', ')} (use 'ws' and/or 'sse')`);
+  return o;
+}
 
 function default_base() {
   try {
@@ -62,7 +82,7 @@ function default_base() {
 export class Client extends Transports {
   constructor(options = {}) {
     super();
-    this.options = { ...default_options, ...options };
+    this.options = with_defaults(options);
     const o = this.options;
     this.base_ = new URL(o.url ?? default_base());
     this.WS_ = o.WebSocket ?? globalThis.WebSocket;
@@ -99,8 +119,18 @@ export class Client extends Transports {
     }
   }
 
+  // An error no handler will see goes to the console, once per kind and message in a row.
+  report_(err, sub = null) {
+    if (this.options.logErrors === false) return;
+    if (sub?.onError || (this.listeners_.get('error')?.size ?? 0) > 0) return;
+    const line = `pglive: ${sub ? `${sub.topic}: ` : ''}${err.code}: ${err.message}`;
+    if (line === this.last_logged_) return;
+    this.last_logged_ = line;
+    (sub ? console.error : console.warn)(line);
+  }
+
   set_state_(state) {
-    if (state === 'open') this.ever_open_ = true;
+    if (state === 'open') { this.ever_open_ = true; this.last_logged_ = null; }
     if (this.state === state) return;
     this.state = state;
     this.emit_('state', { state, transport: this.transport, error: this.lastError });
@@ -184,14 +214,32 @@ export class Client extends Transports {
     if (kind === 'sse' && this.ES_) return this.open_sse_all_();
     if (index + 1 < list.length) return this.open_transport_(index + 1);
     this.lastError = { code: 'no_transport', message: `none of the transports ${list.join(', ')} is available here` };
+    this.connect_failed_();
     this.schedule_reconnect_();
   }
 
   // The transport failed before it ever opened: try the next one at once, or back off.
   transport_failed_(message) {
     this.lastError = { code: 'connect_failed', message };
+    if (this.transport_index_ + 1 >= this.options.transports.length) this.connect_failed_();
     if (this.transport_index_ + 1 < this.options.transports.length) this.open_transport_(this.transport_index_ + 1);
     else this.schedule_reconnect_();
+  }
+
+  // Every transport failed: an 'error' event, and the console when nobody listens. A browser
+  // does not tell a page why a WebSocket or an EventSource was refused; for another origin the
+  // usual reason is the server's allowed_origins.
+  connect_failed_() {
+    const e = this.lastError ?? { code: 'connect_failed', message: 'could not connect' };
+    let hint = '';
+    try {
+      if (typeof location !== 'undefined' && location.origin && location.origin !== 'null' && location.origin !== this.base_.origin) {
+        hint = ` — is pglive running at ${this.base_.origin}, and does its allowed_origins list this page's origin ${location.origin}?`;
+      }
+    } catch { /* not a browser */ }
+    const err = { code: e.code, message: e.message + hint };
+    this.emit_('error', { ...err, sub: null });
+    this.report_(err);
   }
 
   schedule_reconnect_() {
@@ -241,6 +289,7 @@ export class Client extends Transports {
         } catch (e) {
           // Our state no longer matches the server's: never show it, start over from a snapshot.
           this.emit_('error', { code: 'patch_failed', message: `${sub.topic}: ${e.message}; resubscribing`, sub });
+          this.report_({ code: 'patch_failed', message: `${e.message}; resubscribing` });
           sub.position = null;
           this.resubscribe_(sub);
           return;
@@ -272,6 +321,7 @@ export class Client extends Transports {
           if (target.onError) target.onError(err);
         }
         this.emit_('error', { ...err, sub: target ?? null });
+        this.report_(err, target ?? null);
         break;
       }
       default:

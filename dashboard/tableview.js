@@ -2,6 +2,7 @@
 import { parsePointer } from './jsonpatch.js';
 import { $, calm, colors, store } from './page.js';
 import { parseFilterText, rowComparator } from './pglive.js';
+import { formatTimestamp, onZoneChange } from './timefmt.js';
 
 // --- rendering, batched per animation frame --------------------------------------------------
 const dirty_views = new Set();
@@ -27,9 +28,10 @@ function cell_text(v) {
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }
-// What a cell shows: floats rounded to 3 decimals and times without their date (the title keeps the whole value).
+// What a cell shows: floats rounded to 3 decimals, timestamps with date, 24-hour time and zone in
+// the page's zone (local or UTC, the header's switch); the title keeps the value as sent.
 function shown_text(v, text, cls) {
-  if (cls === 'time') return short_time(text);
+  if (cls === 'time') return formatTimestamp(text) ?? text;
   if (typeof v === 'number' && !Number.isInteger(v)) return String(Math.round(v * 1000) / 1000);
   return text;
 }
@@ -39,10 +41,55 @@ function cell_class(v) {
   if (typeof v === 'string' && time_re.test(v)) return 'time';
   return '';
 }
-function short_time(v) {
-  // "2026-11-22 10:00:00.123456+00" → "10:00:00.123": the date is noise on a live board.
-  const m = /[T ](\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(v);
-  return m ? m[1] + (m[2] ?? '') : v;
+
+// A long value shows its start (CSS ellipsis within a max width, and at most long_dom_chars in
+// the page: a 200 kB cell must not make the table 1.78 M px wide); a click or Enter shows it all
+// (expand_cell), the title holds it for a tooltip.
+const long_chars = 48;
+const long_dom_chars = 2000;
+function set_cell(td, text, shown, cls) {
+  const long = shown.length > long_chars;
+  const expanded = long && td.classList.contains('expanded');
+  td.className = [cls, long ? 'long' : '', expanded ? 'expanded' : ''].filter(Boolean).join(' ');
+  if (expanded) {
+    const full = document.createElement('div');
+    full.className = 'full';  // scrolls within the cell: a huge value does not stretch the table
+    full.textContent = text;
+    td.replaceChildren(full);
+  } else {
+    td.textContent = shown.length > long_dom_chars ? `${shown.slice(0, long_dom_chars)}…` : shown;
+  }
+  td.title = shown !== text || long ? text : '';
+  if (long) {
+    td.tabIndex = 0;
+    td.setAttribute('aria-expanded', String(expanded));
+  } else if (td.hasAttribute('tabindex')) {
+    td.removeAttribute('tabindex');
+    td.removeAttribute('aria-expanded');
+  }
+}
+function expand_cell(td) {
+  if (!td?.classList.contains('long')) return;
+  td.classList.toggle('expanded');
+  set_cell(td, td.text_, td.shown_, [...td.classList].filter((c) => c !== 'long' && c !== 'expanded').join(' '));
+}
+
+// Every card, for the zone switch: its times are written again.
+const all_views = new Set();
+onZoneChange(() => {
+  for (const v of all_views) {
+    for (const { cells } of v.rows_el.values()) for (const td of cells.values()) td.text_ = undefined;
+    v.full = true;
+    schedule(v);
+  }
+});
+
+// Decimals line up: a number with fewer fraction digits than its column's longest gets invisible
+// zeros after it (CSS ::after from data-pad, so neither its text nor a copy holds them).
+const max_pad_digits = 6;
+function fraction_digits(shown) {
+  const m = /^-?\d*\.(\d+)$/.exec(shown);
+  return m ? Math.min(m[1].length, max_pad_digits) : 0;
 }
 
 export class TableView {
@@ -60,6 +107,9 @@ export class TableView {
     this.first = true;          // the first snapshot appears without flashing
     this.changed = new Map();   // key → Set of columns | null (whole row)
     this.flash_left = 0;
+    this.frac_max = new Map();  // column → most fraction digits shown in it
+    this.repad = new Set();     // columns whose longest fraction grew: pad every cell again
+    all_views.add(this);
 
     const node = $('#card-template').content.firstElementChild.cloneNode(true);
     this.el = node;
@@ -96,6 +146,12 @@ export class TableView {
       this.resubscribe();
     });
 
+    // Long cells open on click, Enter or Space (one listener for the whole body).
+    this.tbody.addEventListener('click', (e) => expand_cell(e.target.closest('td')));
+    this.tbody.addEventListener('keydown', (e) => {
+      if ((e.key === 'Enter' || e.key === ' ') && e.target.matches?.('td.long')) { e.preventDefault(); expand_cell(e.target); }
+    });
+
     this.render_head();
     this.sub = client.subscribe(this.topic, {
       ...this.sub_opts(),
@@ -105,8 +161,18 @@ export class TableView {
     });
   }
 
+  // The order the card shows and asks the server for: the one picked, else newest first for a
+  // one-column key (a serial id: a new row shows at the top even when the window is full), else
+  // by the key ascending.
+  effective_order() {
+    if (this.order) return this.order;
+    const key = this.sub?.key?.length ? this.sub.key : (this.info.key ?? []);
+    if (key.length === 1) return `${key[0]}.desc`;
+    return key.map((k) => `${k}.asc`).join(',');
+  }
+
   sub_opts() {
-    return { filter: parseFilterText(this.filter_text), limit: this.limit, order: this.order };
+    return { filter: parseFilterText(this.filter_text), limit: this.limit, order: this.effective_order() };
   }
 
   save() { store.set(`view.${this.topic}`, { filter: this.filter_text, limit: this.limit, order: this.order }); }
@@ -150,9 +216,15 @@ export class TableView {
     this.thead_row.replaceChildren(...cols.map((c) => {
       const th = document.createElement('th');
       th.dataset.col = c;
-      th.textContent = c;
-      th.title = `sort by ${c}`;
-      th.onclick = () => this.sort_by(c);
+      th.scope = 'col';
+      // A button, so the keyboard reaches it (Tab, Enter/Space) and focus shows.
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'sort';
+      b.textContent = c;
+      b.title = `sort by ${c} (again: reverse)`;
+      b.onclick = () => this.sort_by(c);
+      th.append(b);
       return th;
     }));
     // Existing rows were built for other columns.
@@ -162,10 +234,11 @@ export class TableView {
     this.update_arrows();
   }
 
-  // Clicking a header sorts by it, again reverses. The order goes to the server too, so a
-  // limited window holds the first rows in that order, not just a sorted slice.
+  // Clicking a header sorts by it, again reverses; the column the card is sorted by (the default
+  // order included) reverses on the first click. The order goes to the server too, so a limited
+  // window holds the first rows in that order, not just a sorted slice.
   sort_by(col) {
-    const [cur, dir] = (this.order.split(',')[0] ?? '').split('.');
+    const [cur, dir] = (this.effective_order().split(',')[0] ?? '').split('.');
     this.order = cur === col && dir !== 'desc' ? `${col}.desc` : `${col}.asc`;
     this.save();
     this.update_arrows();
@@ -173,14 +246,17 @@ export class TableView {
   }
 
   update_arrows() {
-    const [col, dir] = (this.order || `${(this.sub?.key ?? this.info.key ?? [])[0]}.asc`).split(',')[0].split('.');
+    const [col, dir] = this.effective_order().split(',')[0].split('.');
     for (const th of this.thead_row.children) {
       th.querySelector('.arrow')?.remove();
-      if (th.dataset.col === col) {
+      const sorted = th.dataset.col === col;
+      th.setAttribute('aria-sort', sorted ? (dir === 'desc' ? 'descending' : 'ascending') : 'none');
+      if (sorted) {
         const a = document.createElement('span');
         a.className = 'arrow';
+        a.setAttribute('aria-hidden', 'true');
         a.textContent = dir === 'desc' ? '▼' : '▲';
-        th.append(a);
+        (th.querySelector('button') ?? th).append(a);
       }
     }
   }
@@ -201,11 +277,24 @@ export class TableView {
       }
     }
     this.changed.clear();
+    for (const c of this.repad) for (const { cells } of this.rows_el.values()) { const td = cells.get(c); if (td) this.pad_cell(td, c); }
+    this.repad.clear();
     this.reorder();
     this.align_head();
-    const n = Object.keys(rows).length;
-    this.count_el.textContent = `${n} row${n === 1 ? '' : 's'}${this.limit ? ` · limit ${this.limit}` : ''}` +
-      (this.sub.filter.length ? ' · filtered' : '');
+    this.render_count(Object.keys(rows).length);
+  }
+
+  // "N of M rows": pglive sends no total, so a full window says "of ≥ N" (the table may hold
+  // more) and a window not full is every row there is (that the filter lets through).
+  render_count(n) {
+    const full = this.limit !== null && n >= this.limit;
+    const filtered = this.sub.filter.length > 0;
+    const rows = `row${n === 1 && !full ? '' : 's'}`;
+    this.count_el.textContent = full ? `${n} of ≥ ${n} ${rows} · limit ${this.limit}` : `${n} of ${n} ${rows}`;
+    if (filtered) this.count_el.textContent += ' · filtered';
+    this.count_el.title = full
+      ? `the window is full (limit ${this.limit}): the table may hold more${filtered ? ' matching' : ''} rows; pglive does not send a total`
+      : `every${filtered ? ' matching' : ''} row of the table is shown`;
   }
 
   update_row(key, row, colset, compare_all) {
@@ -240,15 +329,25 @@ export class TableView {
       const text = cell_text(v);
       const cls = cell_class(v);
       const shown = shown_text(v, text, cls);
-      if (td.textContent === shown && td.className === cls) continue;
-      td.textContent = shown;
-      td.className = cls;
-      td.title = shown !== text ? text : '';
+      if (td.text_ === text && td.shown_ === shown) continue;
+      td.text_ = text;
+      td.shown_ = shown;
+      set_cell(td, text, shown, cls);
+      td.frac_ = cls === 'num' ? fraction_digits(shown) : 0;
+      if (td.frac_ > (this.frac_max.get(c) ?? 0)) { this.frac_max.set(c, td.frac_); this.repad.add(c); }
+      this.pad_cell(td, c);
       if (!is_new && !flashed_row && this.flash_left > 0) {
         this.flash_left -= 1;
         td.animate([{ backgroundColor: colors['flash-change'] }, { backgroundColor: 'transparent' }], { duration: 1400, easing: 'ease-out' });
       }
     }
+  }
+
+  pad_cell(td, col) {
+    const max = this.frac_max.get(col) ?? 0;
+    const f = td.frac_ ?? 0;
+    const pad = !td.classList.contains('num') || td.classList.contains('long') || f >= max ? '' : (f === 0 ? '.' : '') + '0'.repeat(max - f);
+    if (pad) { if (td.dataset.pad !== pad) td.dataset.pad = pad; } else if ('pad' in td.dataset) delete td.dataset.pad;
   }
 
   fade_out(key) {
@@ -280,10 +379,12 @@ export class TableView {
 
   // Puts the live rows in order; rows fading out stay where they were.
   reorder() {
-    const cmp = rowComparator(this.order || (this.sub.key ?? this.info.key ?? []).map((k) => `${k}.asc`).join(','));
+    const cmp = rowComparator(this.effective_order());
     const rows = this.sub.rows;
     const keys = Object.keys(rows);
     if (cmp) keys.sort((a, b) => cmp(rows[a], rows[b]));
+    // Moving a row takes the focus from a cell in it: give it back (keyboard users stay put).
+    const active = this.tbody.contains(document.activeElement) ? document.activeElement : null;
     let node = this.tbody.firstElementChild;
     for (const key of keys) {
       const tr = this.rows_el.get(key)?.tr;
@@ -292,9 +393,11 @@ export class TableView {
       if (node === tr) { node = node.nextElementSibling; continue; }
       this.tbody.insertBefore(tr, node);
     }
+    if (active && active.isConnected && document.activeElement !== active) active.focus({ preventScroll: true });
   }
 
   destroy() {
+    all_views.delete(this);
     this.sub.close();
     this.el.remove();
     dirty_views.delete(this);

@@ -32,7 +32,11 @@ export class Transports {
     ws.onmessage = (ev) => {
       if (this.ws_ !== ws) return;
       let msg;
-      try { msg = parseJSON(ev.data, this.options.bigNumbers); } catch { return this.emit_('error', { code: 'bad_frame', message: 'a frame from the server is not JSON' }); }
+      try { msg = parseJSON(ev.data, this.options.bigNumbers); } catch {
+        const err = { code: 'bad_frame', message: 'a frame from the server is not JSON' };
+        this.emit_('error', err);
+        return this.report_(err);
+      }
       this.handle_(msg, null);
     };
     ws.onerror = () => {};
@@ -138,7 +142,8 @@ export class Transports {
           // The server is up (other streams flow) and refused this one: a bad filter or a forbidden topic.
           sub.error = { code: 'refused', message: `the server refused the event stream of ${sub.topic}` };
           if (sub.onError) sub.onError(sub.error);
-          return this.emit_('error', { ...sub.error, sub });
+          this.emit_('error', { ...sub.error, sub });
+          return this.report_(sub.error, sub);
         }
         return this.sse_lost_(`the event stream of ${sub.topic} was refused or lost`, opened);
       }
@@ -164,6 +169,7 @@ export class Transports {
     this.sse_.clear();
     this.transport = null;
     this.lastError = { code: was_open ? 'disconnected' : 'connect_failed', message };
+    if (!was_open) this.connect_failed_();
     this.schedule_reconnect_();  // starts again from the preferred transport
   }
 

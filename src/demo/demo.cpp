@@ -150,7 +150,8 @@ void demo::run() {
     std::string admin_token =
         sign_jwt(json{{"sub", "demo-admin"}, {"topics", {"*"}}, {"publish", true}, {"admin", true}}, c.token_secret);
     std::cout << "pglive: database " << db << "\n"
-              << "pglive: try  psql '" << db << "' -c \"INSERT INTO orders (customer, amount) VALUES ('you', 42)\"\n"
+              << "pglive: try  psql '" << db << "' -c \"INSERT INTO orders (customer, amount) VALUES ('you', 42)\""
+              << "  (the orders card lists the newest first: the row appears at its top)\n"
               << "pglive: admin view " << m.server->url() << "/?token=" << admin_token << "\n"
               << "pglive: serving " << m.server->url() << " (" << m.server->topic_count() << " topics)" << std::endl;
     if (m.opt.traffic_per_s > 0) m.traffic = std::thread([&m, db] { m.run_traffic(db); });

@@ -114,7 +114,10 @@ void api_admin(const api_call& c, const std::string& what) {
         answer(json_response(req, http::int_to_status(unsigned(status)), body.dump()));
     };
     if (what == "status" && c.req.method() == http::verb::get && c.ctx->cb.admin_status) {
-        c.ctx->cb.admin_status([respond](json s) { respond(s.contains("error") ? 503 : 200, std::move(s)); });
+        c.ctx->cb.admin_status([respond](json s) {
+            int status = s.contains("error") ? 503 : 200;  // before the move: argument order is unspecified
+            respond(status, std::move(s));
+        });
         return;
     }
     if ((what == "attach" || what == "detach") && c.req.method() == http::verb::post) {

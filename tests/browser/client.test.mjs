@@ -209,6 +209,31 @@ describe('WebSocket client', () => {
     c.close();
   });
 
+  test('options given as undefined take their defaults (connect({transports: undefined}))', () => {
+    const c = make({ transports: undefined, token: undefined, backoff_initial_ms: undefined });
+    assert.deepEqual(c.options.transports, ['ws', 'sse']);
+    assert.equal(c.options.backoff_initial_ms, 500);
+    assert.equal(ScriptedSocket.all.length, 1, 'it opened a WebSocket');
+    c.close();
+    assert.throws(() => make({ transports: ['carrier-pigeon'] }), /unknown transport/);
+  });
+
+  test('a refused subscription without onError or error listener is written to the console', (t) => {
+    const logged = t.mock.method(console, 'error', () => {});
+    const c = make();
+    c.subscribe('public.nope');
+    const ws = ScriptedSocket.last();
+    ws.accept();
+    ws.push({ type: 'error', ref: ws.sent[0].ref, code: 'unknown_topic', message: 'no attached table public.nope' });
+    assert.equal(logged.mock.callCount(), 1);
+    assert.match(logged.mock.calls[0].arguments[0], /public\.nope: unknown_topic/);
+    // With a handler it is the handler's.
+    c.subscribe('public.nope2', { onError: () => {} });
+    ws.push({ type: 'error', ref: ws.sent[1].ref, code: 'unknown_topic', message: 'no attached table public.nope2' });
+    assert.equal(logged.mock.callCount(), 1);
+    c.close();
+  });
+
   test('a refused subscription reports the server error on the subscription, the connection stays', () => {
     const c = make();
     const seen = [];

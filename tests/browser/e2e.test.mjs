@@ -7,9 +7,9 @@ import path from 'node:path';
 
 import { Pglive, psql, launchBrowser, until, tableRows, artifacts_dir } from './harness.mjs';
 
-const orders_sql = "SELECT coalesce(json_agg(json_build_object('id', id::text, 'customer', customer, 'status', status, 'amount', amount::text) ORDER BY id), '[]') FROM (SELECT * FROM public.orders ORDER BY id LIMIT 100) o";
+const orders_sql = "SELECT coalesce(json_agg(json_build_object('id', id::text, 'customer', customer, 'status', status, 'amount', amount::text) ORDER BY id DESC), '[]') FROM (SELECT * FROM public.orders ORDER BY id DESC LIMIT 100) o";
 
-// The rows a card shows, compared with the rows the database holds (first 100 by id, the page's default window).
+// The rows a card shows, compared with the rows the database holds (the newest 100 by id, the page's default window).
 async function orders_match(page, db, where = 'true') {
   const sql = orders_sql.replace('FROM public.orders', `FROM public.orders WHERE ${where}`);
   const want = JSON.parse(await psql(db, sql));
@@ -127,8 +127,14 @@ describe('dashboard on pglive demo', () => {
       const amounts = (await tableRows(page, 'public.orders')).map((r) => Number(r.amount));
       return amounts.length > 2 && amounts.every((a, i) => i === 0 || amounts[i - 1] >= a);
     }, { what: 'orders by amount descending' });
+    // Another column starts ascending; the sorted one reverses on the first click.
     await page.locator(`${card('public.orders')} th[data-col="id"]`).click();
-    await converge(page, demo.db, 'orders by id again');
+    await until(async () => {
+      const ids = (await tableRows(page, 'public.orders')).map((r) => Number(r.id));
+      return ids.length > 2 && ids.every((a, i) => i === 0 || ids[i - 1] < a);
+    }, { what: 'orders by id ascending' });
+    await page.locator(`${card('public.orders')} th[data-col="id"]`).click();
+    await converge(page, demo.db, 'orders newest first again');
   });
 
   test('a published message appears in the notifications panel', async () => {

@@ -135,7 +135,8 @@ export function psql(url, sql) {
 }
 
 // Headless Debian chromium in a fresh profile, driven by playwright-core.
-export async function launchBrowser(options = {}) {
+// `extra_args`: more chromium flags.
+export async function launchBrowser({ extra_args = [], ...options } = {}) {
   if (!fs.existsSync(chromium_path)) {
     throw new Error(`chromium not found at ${chromium_path}: apt-get install -y chromium (make deps does it), or set CHROMIUM`);
   }
@@ -144,7 +145,7 @@ export async function launchBrowser(options = {}) {
     executablePath: chromium_path,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra_args],
     viewport: { width: 1440, height: 900 },
     ...options,
   });

@@ -201,12 +201,19 @@ TEST_F(e2e, concurrent_writers_snapshot_hand_off_and_killed_listener) {
 
 TEST_F(e2e, keeps_serving_across_a_database_restart_and_reports_health) {
     sql("CREATE TABLE public.e2e_restart (id int PRIMARY KEY, v text); SELECT pglive.attach('public.e2e_restart');");
-    auto s = serve();
+    auto s = serve({"--anonymous-topics", "*", "--token-secret", "s3cret"});
     view v;
     auto ws = subscribe(s.port, "public.e2e_restart", v);
     EXPECT_EQ(test::http_get("127.0.0.1", s.port, "/healthz").status, 200);
+    const std::map<std::string, std::string> admin = {
+        {"Authorization", "Bearer " + sign_jwt(json{{"sub", "ops"}, {"admin", true}}, "s3cret")}};
+    EXPECT_EQ(test::http_get("127.0.0.1", s.port, "/api/admin/status", admin).status, 200);
     pg().stop();
     EXPECT_TRUE(eventually([&] { return test::http_get("127.0.0.1", s.port, "/healthz").status == 503; }, 20s));
+    // The admin status says the database is away (503 with the reason), not an empty table list.
+    auto status = test::http_get("127.0.0.1", s.port, "/api/admin/status", admin);
+    EXPECT_EQ(status.status, 503) << status.body;
+    EXPECT_TRUE(json::parse(status.body, nullptr, false).contains("error")) << status.body;
     pg().start();
     EXPECT_TRUE(eventually([&] { return test::http_get("127.0.0.1", s.port, "/healthz").status == 200; }, 30s));
     sql("INSERT INTO public.e2e_restart VALUES (1, 'after restart')");
