@@ -1,0 +1,24 @@
+// app_metrics.h — GET /metrics for `pglive serve`: the hub's counters, the link and the database status.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/exact_json.h"
+#include "hub/hub_metrics.h"
+
+namespace pglive {
+
+struct serve_metrics_input {
+    const hub_stats& hub;
+    const json& status;   // the last admin status (outbox size, lag, notification queue), or null
+    bool link_up = false;
+    uint64_t link_downs = 0;
+    size_t topics = 0;
+};
+
+// The Prometheus text exposition of everything serve knows (net adds its own series).
+std::string serve_metrics_text(const serve_metrics_input& in);
+
+}  // namespace pglive
