@@ -12,16 +12,18 @@
 
 #include <pqxx/pqxx>
 
+#include "config/config.h"
 #include "core/change.h"
 
 namespace pglive {
 
 struct listener_options {
     std::string conninfo;
-    std::string wakeup = "notify";  // "notify": LISTEN pglive; "poll": no NOTIFY, read every poll_interval_ms
-    int poll_interval_ms = 50;
-    int safety_interval_ms = 1000;  // notify mode: read anyway this often (a lost wake-up costs at most this)
-    int batch_transactions = 1000;  // whole transactions per read: bounds memory and callback size
+    // Defaults are config.h's (default_config()).
+    std::string wakeup = default_config().wakeup;  // "notify": LISTEN pglive; "poll": no NOTIFY, read every poll_interval_ms
+    int poll_interval_ms = int(default_config().poll_interval_ms);
+    int safety_interval_ms = int(default_config().safety_interval_ms);  // notify mode: read anyway this often
+    int batch_transactions = int(default_config().batch_transactions);  // whole transactions per read: bounds memory
 };
 
 struct listener_callbacks {

@@ -42,7 +42,7 @@ std::vector<command> make_commands() {
             c.options.push_back({dashed(k.name), boolean ? arity::optional_value : arity::value,
                                  std::string("see ") + k.name + " in config/pglive.conf"});
             std::string h = k.help;
-            if (*k.default_text) h += " [default: " + std::string(k.default_text) + "]";
+            if (!k.default_text.empty()) h += " [default: " + k.default_text + "]";
             c.option_help.push_back(h);
         }
         cs.push_back(std::move(c));

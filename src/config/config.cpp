@@ -35,88 +35,88 @@ std::vector<std::string> split_list(const std::string& v) {
 namespace {
 
 using setter = std::function<void(config&, const std::string& value, const std::string& where)>;
+using getter = std::function<std::string(const config&)>;
 
-setter integer(int64_t config::*field, int64_t min, int64_t max) {
-    return [=](config& c, const std::string& v, const std::string& where) {
-        size_t used = 0;
-        int64_t n = 0;
-        try {
-            n = std::stoll(v, &used);
-        } catch (...) {
-            used = 0;
-        }
-        if (used != v.size() || v.empty() || n < min || n > max)
-            throw config_error(where + ": '" + v + "' is not a whole number from " + std::to_string(min) + " to " +
-                               std::to_string(max));
-        c.*field = n;
-    };
+// How one key is set from text, and how its value reads as text (the default shown in --help
+// and config/pglive.conf is the value of a default-constructed config: stated once, in config.h).
+struct field_io {
+    setter set;
+    getter get;
+};
+
+field_io integer(int64_t config::*field, int64_t min, int64_t max) {
+    return {[=](config& c, const std::string& v, const std::string& where) {
+                size_t used = 0;
+                int64_t n = 0;
+                try {
+                    n = std::stoll(v, &used);
+                } catch (...) {
+                    used = 0;
+                }
+                if (used != v.size() || v.empty() || n < min || n > max)
+                    throw config_error(where + ": '" + v + "' is not a whole number from " + std::to_string(min) + " to " +
+                                       std::to_string(max));
+                c.*field = n;
+            },
+            [=](const config& c) { return std::to_string(c.*field); }};
 }
-setter text(std::string config::*field) {
-    return [=](config& c, const std::string& v, const std::string&) { c.*field = v; };
+field_io text(std::string config::*field) {
+    return {[=](config& c, const std::string& v, const std::string&) { c.*field = v; },
+            [=](const config& c) { return c.*field; }};
 }
-setter boolean(bool config::*field) {
-    return [=](config& c, const std::string& v, const std::string& where) {
-        if (v == "true" || v == "on" || v == "1") c.*field = true;
-        else if (v == "false" || v == "off" || v == "0") c.*field = false;
-        else throw config_error(where + ": '" + v + "' is not true or false");
-    };
+field_io boolean(bool config::*field) {
+    return {[=](config& c, const std::string& v, const std::string& where) {
+                if (v == "true" || v == "on" || v == "1") c.*field = true;
+                else if (v == "false" || v == "off" || v == "0") c.*field = false;
+                else throw config_error(where + ": '" + v + "' is not true or false");
+            },
+            [=](const config& c) { return std::string(c.*field ? "true" : "false"); }};
 }
-setter list(std::vector<std::string> config::*field) {
-    return [=](config& c, const std::string& v, const std::string&) { c.*field = split_list(v); };
+field_io list(std::vector<std::string> config::*field) {
+    return {[=](config& c, const std::string& v, const std::string&) { c.*field = split_list(v); },
+            [=](const config& c) {
+                std::string out;
+                for (auto& x : c.*field) out += (out.empty() ? "" : ", ") + x;
+                return out;
+            }};
 }
 
 struct entry {
-    config_key key;
-    setter set;
+    const char* name;
+    const char* help;
+    field_io io;
 };
 
 // The one table of settings: name, default, why, and how to set it.
 const std::vector<entry>& table() {
     static const std::vector<entry> t = {
-        {{"db", "", "libpq URI or key=value conninfo; default DATABASE_URL, else libpq's PG* variables"}, text(&config::db)},
-        {{"listen", "127.0.0.1:8080", "HOST:PORT to serve HTTP, WebSocket, SSE and long-poll on (port 0: any free port)"},
-         text(&config::listen)},
-        {{"token_secret", "", "HS256 secret for JWTs; empty: every token is refused"}, text(&config::token_secret)},
-        {{"anonymous_topics", "", "topic patterns callers without a token may read (e.g. public.*); empty: nothing"},
-         list(&config::anonymous_topics)},
-        {{"allowed_origins", "", "Origins allowed to open WebSocket/SSE cross-origin (* = any); same-origin is always allowed"},
-         list(&config::allowed_origins)},
-        {{"wakeup", "notify", "notify: a capturing transaction NOTIFYs a sleeping listener (none while it is busy reading); poll: no NOTIFY (no global commit lock), poll every poll_interval_ms"},
-         text(&config::wakeup)},
-        {{"poll_interval_ms", "50", "outbox poll period in poll mode: the added latency bound"}, integer(&config::poll_interval_ms, 1, 60000)},
-        {{"safety_interval_ms", "1000", "outbox read period in notify mode, in case a wake-up is missed"},
-         integer(&config::safety_interval_ms, 10, 600000)},
-        {{"batch_transactions", "1000", "transactions read from the outbox per query: bounds memory per read"},
-         integer(&config::batch_transactions, 1, 1000000)},
-        {{"max_message_bytes", "65536", "largest client WebSocket message; larger closes with 1009"},
-         integer(&config::max_message_bytes, 256, 64 << 20)},
-        {{"max_queue_bytes", "4194304", "per-connection send queue bound; past it the client is resynced with a snapshot"},
-         integer(&config::max_queue_bytes, 1024, int64_t(1) << 34)},
-        {{"max_queue_frames", "1024", "per-connection send queue bound in frames"}, integer(&config::max_queue_frames, 1, 10000000)},
-        {{"max_subscriptions_per_connection", "100", "bounds one connection's share of the hub"},
-         integer(&config::max_subscriptions_per_connection, 1, 100000)},
-        {{"ping_interval_s", "20", "WebSocket ping / SSE comment period, keeps proxies from closing idle streams"},
-         integer(&config::ping_interval_s, 1, 3600)},
-        {{"pong_timeout_s", "20", "a connection silent this long after a ping is closed"}, integer(&config::pong_timeout_s, 1, 3600)},
-        {{"http_timeout_s", "30", "time to read a request's header and body"}, integer(&config::http_timeout_s, 1, 3600)},
-        {{"poll_max_timeout_s", "60", "longest a long-poll request may wait"}, integer(&config::poll_max_timeout_s, 1, 3600)},
-        {{"history_transactions", "10000", "transactions per topic kept in memory for resume and long-poll"},
-         integer(&config::history_transactions, 0, 100000000)},
-        {{"unload_after_s", "60", "a topic with no subscriber leaves memory after this"}, integer(&config::unload_after_s, 0, 86400 * 365)},
-        {{"retention_s", "604800", "outbox changes older than this are pruned (resume reaches back this far)"},
-         integer(&config::retention_s, 1, int64_t(1) << 40)},
-        {{"retention_count", "0", "keep at most this many transactions in the outbox (0: no count limit)"},
-         integer(&config::retention_count, 0, int64_t(1) << 50)},
-        {{"prune_interval_s", "60", "how often the server prunes the outbox"}, integer(&config::prune_interval_s, 1, 86400)},
-        {{"node_timeout_s", "30", "pruning never removes what a live node has not delivered: each node records its delivered position (once a second while it moves, else every node_timeout_s/3 s); a node silent this long stops holding retention"},
-         integer(&config::node_timeout_s, 3, 86400)},
-        {{"dashboard_dir", "", "directory of the dashboard's files (default: the one pglive was built with)"},
-         text(&config::dashboard_dir)},
-        {{"log_level", "info", "debug, info, warn or error"}, text(&config::log_level)},
-        {{"metrics_listen", "", "HOST:PORT of a second listener that serves /metrics (and /healthz) to anyone; on the main port /metrics needs a token with the metrics or admin right"},
-         text(&config::metrics_listen)},
-        {{"metrics_public", "false", "true: /metrics on the main port needs no token (pglive demo sets it)"},
-         boolean(&config::metrics_public)},
+        {"db", "libpq URI or key=value conninfo; default DATABASE_URL, else libpq's PG* variables", text(&config::db)},
+        {"listen", "HOST:PORT to serve HTTP, WebSocket, SSE and long-poll on (port 0: any free port)", text(&config::listen)},
+        {"token_secret", "HS256 secret for JWTs; empty: every token is refused", text(&config::token_secret)},
+        {"anonymous_topics", "topic patterns callers without a token may read (e.g. public.*); empty: nothing", list(&config::anonymous_topics)},
+        {"allowed_origins", "Origins allowed to open WebSocket/SSE cross-origin (* = any); same-origin is always allowed", list(&config::allowed_origins)},
+        {"wakeup", "notify: a capturing transaction NOTIFYs a sleeping listener (none while it is busy reading); poll: no NOTIFY (no global commit lock), poll every poll_interval_ms", text(&config::wakeup)},
+        {"poll_interval_ms", "outbox poll period in poll mode: the added latency bound", integer(&config::poll_interval_ms, 1, 60000)},
+        {"safety_interval_ms", "outbox read period in notify mode, in case a wake-up is missed", integer(&config::safety_interval_ms, 10, 600000)},
+        {"batch_transactions", "transactions read from the outbox per query: bounds memory per read", integer(&config::batch_transactions, 1, 1000000)},
+        {"max_message_bytes", "largest client WebSocket message; larger closes with 1009", integer(&config::max_message_bytes, 256, 64 << 20)},
+        {"max_queue_bytes", "per-connection send queue bound; past it the client is resynced with a snapshot", integer(&config::max_queue_bytes, 1024, int64_t(1) << 34)},
+        {"max_queue_frames", "per-connection send queue bound in frames", integer(&config::max_queue_frames, 1, 10000000)},
+        {"max_subscriptions_per_connection", "bounds one connection's share of the hub", integer(&config::max_subscriptions_per_connection, 1, 100000)},
+        {"ping_interval_s", "WebSocket ping / SSE comment period, keeps proxies from closing idle streams", integer(&config::ping_interval_s, 1, 3600)},
+        {"pong_timeout_s", "a connection silent this long after a ping is closed", integer(&config::pong_timeout_s, 1, 3600)},
+        {"http_timeout_s", "time to read a request's header and body", integer(&config::http_timeout_s, 1, 3600)},
+        {"poll_max_timeout_s", "longest a long-poll request may wait", integer(&config::poll_max_timeout_s, 1, 3600)},
+        {"history_transactions", "transactions per topic kept in memory for resume and long-poll", integer(&config::history_transactions, 0, 100000000)},
+        {"unload_after_s", "a topic with no subscriber leaves memory after this", integer(&config::unload_after_s, 0, 86400 * 365)},
+        {"retention_s", "outbox changes older than this are pruned (resume reaches back this far)", integer(&config::retention_s, 1, int64_t(1) << 40)},
+        {"retention_count", "keep at most this many transactions in the outbox (0: no count limit)", integer(&config::retention_count, 0, int64_t(1) << 50)},
+        {"prune_interval_s", "how often the server prunes the outbox", integer(&config::prune_interval_s, 1, 86400)},
+        {"node_timeout_s", "pruning never removes what a live node has not delivered: each node records its delivered position (once a second while it moves, else every node_timeout_s/3 s); a node silent this long stops holding retention", integer(&config::node_timeout_s, 3, 86400)},
+        {"dashboard_dir", "directory of the dashboard's files (default: the one pglive was built with)", text(&config::dashboard_dir)},
+        {"log_level", "debug, info, warn or error", text(&config::log_level)},
+        {"metrics_listen", "HOST:PORT of a second listener that serves /metrics (and /healthz) to anyone; on the main port /metrics needs a token with the metrics or admin right", text(&config::metrics_listen)},
+        {"metrics_public", "true: /metrics on the main port needs no token (pglive demo sets it)", boolean(&config::metrics_public)},
     };
     return t;
 }
@@ -126,7 +126,8 @@ const std::vector<entry>& table() {
 const std::vector<config_key>& config_keys() {
     static const std::vector<config_key> keys = [] {
         std::vector<config_key> k;
-        for (auto& e : table()) k.push_back(e.key);
+        const config defaults;
+        for (auto& e : table()) k.push_back({e.name, e.io.get(defaults), e.help});
         return k;
     }();
     return keys;
@@ -134,8 +135,8 @@ const std::vector<config_key>& config_keys() {
 
 void set_config_value(config& c, const std::string& key, const std::string& value, const std::string& origin) {
     for (auto& e : table())
-        if (key == e.key.name) {
-            e.set(c, value, origin);
+        if (key == e.name) {
+            e.io.set(c, value, origin);
             return;
         }
     throw config_error(origin + ": unknown setting '" + key + "' (see config/pglive.conf for every key)");

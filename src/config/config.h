@@ -49,9 +49,16 @@ struct config {
     uint16_t listen_port() const;
 };
 
+// The defaults, stated once (above): the stages' option structs start from these values, and
+// --help and config/pglive.conf show them.
+inline const config& default_config() {
+    static const config c;
+    return c;
+}
+
 struct config_key {
     const char* name;
-    const char* default_text;
+    std::string default_text;  // the value in a default-constructed config, as text
     const char* help;
 };
 const std::vector<config_key>& config_keys();

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/config.h"
 #include "core/change.h"
 #include "core/jwt.h"
 #include "core/protocol.h"
@@ -24,9 +25,10 @@
 namespace pglive {
 
 struct hub_limits {
-    size_t max_subscriptions_per_connection = 100;  // bounds per-connection hub work and memory
-    size_t history_transactions = 10000;            // per topic, kept in memory for resume/poll
-    int64_t unload_after_ms = 60000;                // a topic with no subscriber is dropped after this
+    // Defaults are config.h's (default_config()).
+    size_t max_subscriptions_per_connection = size_t(default_config().max_subscriptions_per_connection);
+    size_t history_transactions = size_t(default_config().history_transactions);  // per topic, for resume/poll
+    int64_t unload_after_ms = default_config().unload_after_s * 1000;  // a topic with no subscriber is dropped after this
     // A `since` beyond this node's position waits this long for the stream to reach it (the
     // node lags behind the one that gave the position), then gets a fresh snapshot (a position
     // no node has: a client of another database, or a made-up number).

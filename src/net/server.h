@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "config/config.h"
 #include "core/change.h"
 #include "core/jwt.h"
 #include "net/hub_runner.h"
@@ -20,19 +21,20 @@
 namespace pglive {
 
 struct net_options {
-    std::string host = "127.0.0.1";
-    uint16_t port = 8080;  // 0: any free port
+    // Defaults are config.h's (default_config()); app.cpp fills every field from the config.
+    std::string host = default_config().listen_host();
+    uint16_t port = default_config().listen_port();  // 0: any free port
     std::string token_secret;
     access anonymous;                          // what callers without a token may read
     std::vector<std::string> allowed_origins;  // "*" = any; same-origin and Origin-less callers always pass
-    size_t max_message_bytes = 65536;
-    size_t max_queue_bytes = 4 << 20;
-    size_t max_queue_frames = 1024;
-    int ping_interval_s = 20;
-    int pong_timeout_s = 20;
-    size_t max_http_body = 1 << 20;
-    int http_timeout_s = 30;
-    int poll_max_timeout_s = 60;
+    size_t max_message_bytes = size_t(default_config().max_message_bytes);
+    size_t max_queue_bytes = size_t(default_config().max_queue_bytes);
+    size_t max_queue_frames = size_t(default_config().max_queue_frames);
+    int ping_interval_s = int(default_config().ping_interval_s);
+    int pong_timeout_s = int(default_config().pong_timeout_s);
+    size_t max_http_body = 1 << 20;  // not a setting: the API's bodies are small JSON
+    int http_timeout_s = int(default_config().http_timeout_s);
+    int poll_max_timeout_s = int(default_config().poll_max_timeout_s);
     std::string dashboard_dir;
     // GET /metrics: on this port with a token holding the metrics or admin right, or by anyone
     // when metrics_public; and by anyone on metrics_host:metrics_port (-1: no such listener).

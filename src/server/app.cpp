@@ -29,6 +29,7 @@
 #include "net/hub_runner.h"
 #include "net/server.h"
 #include "server/app_metrics.h"
+#include "server/options.h"
 
 namespace pglive {
 
@@ -243,24 +244,13 @@ void app::start() {
                                });
     };
     hk.refresh_topics = [&m] { m.refresh_topics(); };
-    hub_limits limits;
-    limits.max_subscriptions_per_connection = size_t(m.cfg.max_subscriptions_per_connection);
-    limits.history_transactions = size_t(m.cfg.history_transactions);
-    limits.unload_after_ms = m.cfg.unload_after_s * 1000;
-    m.runner = std::make_unique<hub_runner>(m.io, hk, limits);
+    m.runner = std::make_unique<hub_runner>(m.io, hk, hub_limits_from(m.cfg));
     m.runner->post([topics, start_position](hub& h) mutable {
         h.start_at(start_position);
         h.set_topics(std::move(topics));
     });
 
-    listener_options lo;
-    lo.conninfo = m.cfg.db;
-    lo.wakeup = m.cfg.wakeup;
-    lo.poll_interval_ms = int(m.cfg.poll_interval_ms);
-    lo.safety_interval_ms = int(m.cfg.safety_interval_ms);
-    // One read is handed to every connection at once, a frame per transaction: a read larger
-    // than a connection's queue bound would resync even a fast client. Keep reads under half of it.
-    lo.batch_transactions = int(std::max<int64_t>(1, std::min(m.cfg.batch_transactions, m.cfg.max_queue_frames / 2)));
+    listener_options lo = listener_options_from(m.cfg);
     if (lo.batch_transactions < m.cfg.batch_transactions)
         log_info("batch_transactions lowered to " + std::to_string(lo.batch_transactions) +
                  ", half of max_queue_frames, so a burst cannot overflow a fast client's queue");
@@ -281,27 +271,8 @@ void app::start() {
             log_warn("listener not connected after 10 s; serving anyway (/healthz answers 503 until it is)");
     }
 
-    net_options no;
-    no.host = m.cfg.listen_host();
-    no.port = m.cfg.listen_port();
-    no.token_secret = m.cfg.token_secret;
-    no.anonymous.topics = m.cfg.anonymous_topics;
-    no.allowed_origins = m.cfg.allowed_origins;
-    no.max_message_bytes = size_t(m.cfg.max_message_bytes);
-    no.max_queue_bytes = size_t(m.cfg.max_queue_bytes);
-    no.max_queue_frames = size_t(m.cfg.max_queue_frames);
-    no.ping_interval_s = int(m.cfg.ping_interval_s);
-    no.pong_timeout_s = int(m.cfg.pong_timeout_s);
-    no.http_timeout_s = int(m.cfg.http_timeout_s);
-    no.poll_max_timeout_s = int(m.cfg.poll_max_timeout_s);
+    net_options no = net_options_from(m.cfg);
     no.dashboard_dir = m.cfg.dashboard_dir.empty() ? std::string(PGLIVE_DASHBOARD_DIR) : m.cfg.dashboard_dir;
-    no.metrics_public = m.cfg.metrics_public;
-    if (!m.cfg.metrics_listen.empty()) {  // validated HOST:PORT
-        auto colon = m.cfg.metrics_listen.rfind(':');
-        no.metrics_host = m.cfg.metrics_listen.substr(0, colon);
-        if (no.metrics_host.size() >= 2 && no.metrics_host.front() == '[') no.metrics_host = no.metrics_host.substr(1, no.metrics_host.size() - 2);
-        no.metrics_port = std::stoi(m.cfg.metrics_listen.substr(colon + 1));
-    }
     net_callbacks nc;
     nc.publish_topic = [&m](const std::string& topic, const json& data, std::function<void(std::string)> done) {
         m.admin->publish(topic, data, std::move(done));
