@@ -24,10 +24,14 @@ window.pgliveCharts = {
 
 let ticker = null;
 function tick() {
-  if (document.hidden) return;
   const now = Date.now();
+  if (document.hidden) {  // nothing is drawn in a background tab, but old points are still dropped
+    for (const p of panels.values()) if (now - p.trimmed_at >= 5000) { p.lines.trim(now); p.trimmed_at = now; }
+    return;
+  }
   for (const p of panels.values()) {
     if (p.open && (p.dirty || now - p.drawn_at >= scroll_ms)) p.draw(now);
+    else if (!p.open && now - p.trimmed_at >= 5000) { p.lines.trim(now); p.trimmed_at = now; }  // closed: still forget the old
   }
 }
 
@@ -111,7 +115,8 @@ export class ChartPanel {
     this.open = false;
     this.dirty = true;
     this.drawn_at = 0;
-    this.draws = 0;           // drawings so far (tests check the rate)
+    this.draws = 0;
+    this.trimmed_at = 0;           // drawings so far (tests check the rate)
 
     const id = `charts-${Math.random().toString(36).slice(2, 10)}`;
     box.id = id;
