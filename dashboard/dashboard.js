@@ -1,8 +1,9 @@
 // dashboard.js — the operator's page: connects (pglive.js) and starts its views; each view is its own module.
 //
 // statusbar.js (header: connection, who, patches/s, latency, position), topics.js (the topic list
-// and the live table cards of tableview.js), notifications.js (messages), adminview.js (admin
-// tokens); page.js holds what they share (token, storage, API calls, colours).
+// and the live table cards of tableview.js, each with its charts of charts.js), notifications.js
+// (messages), adminview.js (admin tokens); page.js holds what they share (token, storage, API
+// calls, colours).
 import { startAdmin } from './adminview.js';
 import { startNotifications } from './notifications.js';
 import { is_admin, params, token } from './page.js';

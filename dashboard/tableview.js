@@ -1,4 +1,6 @@
-// tableview.js — one live table card: a topic's rows, filter, limit and sort, cells flashing as patches change them.
+// tableview.js — one live table card: a topic's rows, filter, limit and sort, cells flashing as patches change them;
+// its charts (charts.js) behind the card's Charts button.
+import { ChartPanel } from './charts.js';
 import { parsePointer } from './jsonpatch.js';
 import { $, calm, colors, store } from './page.js';
 import { parseFilterText, rowComparator } from './pglive.js';
@@ -152,6 +154,7 @@ export class TableView {
       if ((e.key === 'Enter' || e.key === ' ') && e.target.matches?.('td.long')) { e.preventDefault(); expand_cell(e.target); }
     });
 
+    this.chart = new ChartPanel(this, $('.charts', node), $('.chart-toggle', node));
     this.render_head();
     this.sub = client.subscribe(this.topic, {
       ...this.sub_opts(),
@@ -194,6 +197,7 @@ export class TableView {
   }
 
   on_change(ev) {
+    this.chart.observe(ev);
     if (ev.type === 'snapshot') {
       this.full = true;
       this.show_error(null);
@@ -398,6 +402,7 @@ export class TableView {
 
   destroy() {
     all_views.delete(this);
+    this.chart.destroy();
     this.sub.close();
     this.el.remove();
     dirty_views.delete(this);
