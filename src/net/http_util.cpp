@@ -155,10 +155,12 @@ http_response origin_refusal(net_context& ctx, const http_request& req) {
         if (ctx.refused_origins.size() < max_logged_origins) log = ctx.refused_origins.insert(origin).second;
         else if (!ctx.refused_origins.count(origin) && !ctx.refused_origins_full) full = ctx.refused_origins_full = true;
     }
-    // Quoted with replacement: the origin is what a client sent.
-    if (log) log_warn("http: refused a request from origin " + json(origin).dump(-1, ' ', false, json::error_handler_t::replace) +
-                      " (" + std::string(req.target().substr(0, req.target().find('?'))) +
-                      "): not in allowed_origins; logged once per origin");
+    // Quoted with replacement: the origin and the path are what a client sent (the query, which
+    // may hold a token, is left out).
+    auto quote = [](const std::string& v) { return json(v).dump(-1, ' ', false, json::error_handler_t::replace); };
+    if (log)
+        log_warn("http: refused a request from origin " + quote(origin) + " to " +
+                 quote(std::string(req.target().substr(0, req.target().find('?')))) + ": not in allowed_origins; logged once per origin");
     if (full) log_warn("http: " + std::to_string(max_logged_origins) +
                        " origins refused so far; refusals of further origins are not logged");
     auto res = error_response(req, http::status::forbidden, error_code::forbidden, why);

@@ -8,6 +8,7 @@
 
 #include "core/exact_json.h"
 #include "core/jwt.h"
+#include "net/http_util.h"
 #include "net/hub_runner.h"
 #include "net/server.h"
 #include "support/http_client.h"
@@ -199,6 +200,16 @@ TEST_F(cors_fixture, a_refused_origin_is_logged_once_however_often_it_retries) {
     EXPECT_EQ(count(log, "origin \"http://other.example\""), 1u) << log;
     EXPECT_NE(log.find("allowed_origins"), std::string::npos) << log;
     EXPECT_NE(log.find("WARN"), std::string::npos) << log;
+}
+
+TEST_F(cors_fixture, refused_origins_remembered_for_the_log_are_bounded) {
+    start();
+    ::testing::internal::CaptureStderr();
+    for (size_t i = 0; i < max_logged_origins + 10; ++i)
+        ASSERT_EQ(preflight("/api/publish", "http://o" + std::to_string(i) + ".example").status, 403);
+    std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(count(log, "refused a request from origin"), max_logged_origins);
+    EXPECT_EQ(count(log, "refusals of further origins are not logged"), 1u);
 }
 
 json rows_of(const test::http_result& r) {
