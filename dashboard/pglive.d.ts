@@ -21,7 +21,7 @@ export type TransportName = 'ws' | 'sse';
 
 /** An error from the server ({code, message} of PROTOCOL §4) or the client. */
 export interface PgliveError {
-  /** e.g. unknown_topic, forbidden, bad_filter, unauthorized (server); connect_failed, no_transport, disconnected, timeout, refused, patch_failed, bad_frame (client) */
+  /** e.g. unknown_topic, forbidden, bad_filter, unauthorized (server); connect_failed, no_transport, disconnected, timeout, refused, origin_refused, patch_failed, bad_frame (client) */
   code: string;
   message: string;
 }
@@ -45,6 +45,14 @@ export interface ConnectOptions {
   bigNumbers?: null | 'string' | 'bigint';
   /** Write errors no onError / on('error') handles to the console (default true). */
   logErrors?: boolean;
+  /**
+   * On a page of another origin that the server's allowed_origins does not list: how many times
+   * to retry (with backoff) before giving up with an 'origin_refused' error event (final: true) and
+   * state 'closed'. Default 3. A network loss is retried for ever.
+   */
+  refusedRetries?: number;
+  /** fetch implementation (tests); default: the browser's. Used to ask /healthz why a connect failed. */
+  fetch?: typeof fetch | null;
 }
 
 export type Change =
@@ -103,7 +111,11 @@ export interface MessageEvent_ { topic?: string; user?: string; data: unknown }
 export interface StateEvent { state: ConnectionState; transport: TransportName | null; error: PgliveError | null }
 export interface PatchEvent { sub: Subscription; type: 'patch'; pos: string; ts?: string; ops: Patch }
 export interface SnapshotEvent { sub: Subscription; pos: string }
-export interface ErrorEvent_ extends PgliveError { sub?: Subscription | null }
+export interface ErrorEvent_ extends PgliveError {
+  sub?: Subscription | null;
+  /** The client gave up (a permanent refusal, e.g. origin_refused after refusedRetries): it is closed. */
+  final?: boolean;
+}
 
 export interface ClientEvents {
   state: StateEvent;

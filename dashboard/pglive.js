@@ -54,6 +54,11 @@ const default_options = {
   // 'bigint' = integers as BigInt and decimals as strings.
   bigNumbers: null,
   logErrors: true,           // console.error/warn for errors no onError / on('error') handles
+  // A page of another origin that the server refuses (its allowed_origins does not list it) is
+  // retried this many times with backoff, then the client gives up: an 'error' event with
+  // final: true, state 'closed'. A network loss is retried for ever, as before.
+  refusedRetries: 3,
+  fetch: null,               // implementation, for tests; default: the browser's (asks /healthz why a connect failed)
 };
 
 // An option given as undefined (or null, for those with a default) means "the default", so that
@@ -70,6 +75,14 @@ function with_defaults(options) {
   const unknown = o.transports.filter((t) => t !== 'ws' && t !== 'sse');
   if (unknown.length) throw new TypeError(`connect: unknown transport ${unknown.join(', ')} (use 'ws' and/or 'sse')`);
   return o;
+}
+
+// The page's origin in a browser, else null.
+function page_origin() {
+  try {
+    if (typeof location !== 'undefined' && location.origin && location.origin !== 'null') return location.origin;
+  } catch { /* not a browser */ }
+  return null;
 }
 
 function default_base() {
@@ -130,7 +143,7 @@ export class Client extends Transports {
   }
 
   set_state_(state) {
-    if (state === 'open') { this.ever_open_ = true; this.last_logged_ = null; }
+    if (state === 'open') { this.ever_open_ = true; this.last_logged_ = null; this.refused_count_ = 0; }
     if (this.state === state) return;
     this.state = state;
     this.emit_('state', { state, transport: this.transport, error: this.lastError });
@@ -145,14 +158,14 @@ export class Client extends Transports {
     return sub;
   }
 
-  close() {
+  close(error_ = null) {  // error_: why the client closed itself (internal)
     this.state = 'closed';
     clearTimeout(this.timer_);
     this.stop_pings_();
     if (this.ws_) { const ws = this.ws_; this.ws_ = null; detach_ws(ws); try { ws.close(1000); } catch { /* already closed */ } }
     for (const es of this.sse_.values()) es.close();
     this.sse_.clear();
-    this.emit_('state', { state: 'closed', transport: this.transport, error: null });
+    this.emit_('state', { state: 'closed', transport: this.transport, error: error_ });
   }
 
   // --- subscriptions on the wire ----------------------------------------------------------
@@ -229,16 +242,60 @@ export class Client extends Transports {
   // Every transport failed: an 'error' event, and the console when nobody listens. A browser
   // does not tell a page why a WebSocket or an EventSource was refused; for another origin the
   // usual reason is the server's allowed_origins.
+  //
+  // On a page of another origin the client asks the server's /healthz (CORS: readable even when
+  // refused) which it is: a 403 naming allowed_origins is a refusal (reported in the server's
+  // words, retried refusedRetries times, then given up), anything else a server that is down or
+  // unreachable (retried for ever).
   connect_failed_() {
     const e = this.lastError ?? { code: 'connect_failed', message: 'could not connect' };
-    let hint = '';
-    try {
-      if (typeof location !== 'undefined' && location.origin && location.origin !== 'null' && location.origin !== this.base_.origin) {
-        hint = ` — is pglive running at ${this.base_.origin}, and does its allowed_origins list this page's origin ${location.origin}?`;
-      }
-    } catch { /* not a browser */ }
-    const err = { code: e.code, message: e.message + hint };
+    const page = page_origin();
+    if (!page || page === this.base_.origin) return this.connect_error_(e);
+    const hint = ` — is pglive running at ${this.base_.origin}, and does its allowed_origins list this page's origin ${page}?`;
+    const fetch_ = this.options.fetch ?? globalThis.fetch;
+    if (typeof fetch_ !== 'function') return this.connect_error_({ code: e.code, message: e.message + hint });
+    this.probe_origin_(fetch_).then((refusal) => {
+      if (this.state === 'closed') return;
+      if (refusal) return this.refused_(page, refusal);
+      this.connect_error_({ code: e.code, message: e.message + hint });
+    });
+  }
+
+  connect_error_(err) {
     this.emit_('error', { ...err, sub: null });
+    this.report_(err);
+  }
+
+  // The server's refusal message when it refuses this page's origin, else null.
+  async probe_origin_(fetch_) {
+    const ctl = typeof AbortController === 'function' ? new AbortController() : null;
+    const timer = setTimeout(() => ctl?.abort(), 5000);
+    try {
+      const res = await fetch_(this.url_('healthz').href, { mode: 'cors', cache: 'no-store', signal: ctl?.signal });
+      if (res.status !== 403) return null;
+      const body = await res.json().catch(() => null);
+      return body?.error === 'forbidden' && /allowed_origins/.test(body?.message ?? '') ? body.message : null;
+    } catch {
+      return null;  // unreachable: a network loss, not a refusal
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  refused_(page, server_message) {
+    this.refused_count_ = (this.refused_count_ ?? 0) + 1;
+    const err = { code: 'origin_refused', message: `${this.base_.origin} refuses this page's origin ${page}: ${server_message}` };
+    this.lastError = err;
+    const retries = Number.isFinite(this.options.refusedRetries) ? this.options.refusedRetries : default_options.refusedRetries;
+    if (this.refused_count_ <= retries) {
+      err.message += ` (retry ${this.refused_count_} of ${retries})`;
+      return this.connect_error_(err);
+    }
+    // Permanent: stop retrying, say so once more, and close.
+    err.message += `; gave up after ${retries} retries`;
+    this.lastError = err;
+    this.close(err);
+    this.emit_('error', { ...err, sub: null, final: true });
     this.report_(err);
   }
 

@@ -109,6 +109,12 @@ subscribe_request parse_subscribe_query(const subscribe_query& q) {
     return r;
 }
 
+rows_form parse_rows_form(const std::optional<std::string>& text) {
+    if (!text || *text == "keyed") return rows_form::keyed;
+    if (*text == "list") return rows_form::list;
+    bad("'form' must be keyed or list", "");
+}
+
 client_request parse_client_request(std::string_view text) {
     json j = json::parse(text.begin(), text.end(), nullptr, false);
     if (j.is_discarded()) bad("not JSON", "");

@@ -71,6 +71,11 @@ struct subscribe_query {
 // Throws protocol_error(bad_request): "missing parameter 'topic'", "'limit' must be…", "'since' must be a position".
 subscribe_request parse_subscribe_query(const subscribe_query& q);
 
+// REST rows' `form` (GET /api/topics/{topic}/rows&form=): keyed (the default, row key → row) or
+// list (the rows in the window's order). Throws protocol_error(bad_request) naming 'form'.
+enum class rows_form { keyed, list };
+rows_form parse_rows_form(const std::optional<std::string>& text);
+
 // Server messages (compact JSON text). `ref` is omitted when empty.
 std::string subscribed_message(const std::string& ref, const std::string& sub, const std::string& topic,
                                const std::vector<std::string>& key, const std::vector<std::string>& columns);

@@ -74,6 +74,7 @@ void http_session::on_read(beast::error_code ec, size_t) {
     }
     if (ec) return;  // timeouts and resets: nothing to answer
     req_ = parser_->release();
+    cors_origin_.clear();
     ++ctx_->stats.http_requests;
     // No exception leaves a handler: a bug answers this request with a 500 and one log line.
     try {
@@ -87,6 +88,8 @@ void http_session::on_read(beast::error_code ec, size_t) {
 }
 
 void http_session::send(http_response res) {
+    if (!cors_origin_.empty() && res.find(http::field::access_control_allow_origin) == res.end())
+        allow_origin(res, cors_origin_);
     auto sp = std::make_shared<http_response>(std::move(res));
     stream_.expires_after(std::chrono::seconds(ctx_->opt.http_timeout_s));
     http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, size_t) {
@@ -114,6 +117,17 @@ void http_session::route() {
     const std::string& path = t.path;
     bool get = req_.method() == http::verb::get || req_.method() == http::verb::head;
 
+    // CORS (PROTOCOL §3): the API, /poll and /healthz answer pages of the allowed origins (one
+    // check for every transport: origin_allowed). Another origin gets a 403 naming it, preflight
+    // or not; WebSocket and SSE refuse it below, as before.
+    bool api = path == "/ws" || path == "/sse" || path == "/poll" || path == "/metrics" || path.rfind("/api/", 0) == 0;
+    bool cors = !metrics_only_ && (path == "/poll" || path == "/healthz" || path.rfind("/api/", 0) == 0);
+    if (cors && req_.count(http::field::origin)) {
+        if (!origin_allowed(ctx_->opt, req_)) return send(origin_refusal(*ctx_, req_));
+        cors_origin_ = request_origin(req_);
+    }
+    if (cors && req_.method() == http::verb::options) return send(preflight_response(req_));
+
     if (path == "/healthz") {
         auto [up, why] = ctx_->cb.health ? ctx_->cb.health() : std::pair<bool, std::string>{true, ""};
         json body = up ? json{{"status", "ok"}} : json{{"status", "unavailable"}, {"reason", why}};
@@ -127,7 +141,6 @@ void http_session::route() {
 
     // The dashboard's files are public: a bad ?token= in the page's URL must not keep the
     // page from loading to say so.
-    bool api = path == "/ws" || path == "/sse" || path == "/poll" || path == "/metrics" || path.rfind("/api/", 0) == 0;
     if (get && !api) return serve_file(path == "/" ? "/index.html" : path);
 
     access who;
@@ -148,18 +161,12 @@ void http_session::route() {
         if (!beast::websocket::is_upgrade(req_))
             return send(error_response(req_, http::status::bad_request, error_code::bad_request,
                                        "/ws expects a WebSocket upgrade"));
-        if (!origin_allowed(ctx_->opt, req_))
-            return send(error_response(req_, http::status::forbidden, error_code::forbidden,
-                                       "origin " + std::string(req_[http::field::origin]) +
-                                           " is not allowed (allowed_origins)"));
+        if (!origin_allowed(ctx_->opt, req_)) return send(origin_refusal(*ctx_, req_));
         std::make_shared<ws_session>(std::move(stream_), ctx_, shard_, std::move(who))->run(std::move(req_));
         return;
     }
     if (path == "/sse") {
-        if (!origin_allowed(ctx_->opt, req_))
-            return send(error_response(req_, http::status::forbidden, error_code::forbidden,
-                                       "origin " + std::string(req_[http::field::origin]) +
-                                           " is not allowed (allowed_origins)"));
+        if (!origin_allowed(ctx_->opt, req_)) return send(origin_refusal(*ctx_, req_));
         subscribe_query q;
         q.topic = t.one("topic");
         q.filter = t.all("filter");

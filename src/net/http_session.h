@@ -34,6 +34,9 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     http_request req_;
     bool metrics_only_ = false;
+    // The Origin this request's answer is readable by (CORS): an allowed cross-origin caller of
+    // the API, /poll or /healthz; "" for the rest. Set by route(), applied by send().
+    std::string cors_origin_;
 };
 
 }  // namespace pglive

@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "core/log.h"
 #include "core/protocol.h"
 #include "core/utf8.h"
 
@@ -132,6 +133,51 @@ bool origin_allowed(const net_options& opt, const http_request& req) {
     // Same origin: a page served by this host, over http (or https, behind a TLS proxy).
     std::string host(req[http::field::host]);
     return !host.empty() && (origin == "http://" + host || origin == "https://" + host);
+}
+
+std::string request_origin(const http_request& req) {
+    auto o = req.find(http::field::origin);
+    return o == req.end() ? std::string() : std::string(o->value());
+}
+
+void allow_origin(http_response& res, const std::string& origin) {
+    if (origin.empty()) return;
+    res.set(http::field::access_control_allow_origin, origin);
+    res.set(http::field::vary, "Origin");
+}
+
+http_response origin_refusal(net_context& ctx, const http_request& req) {
+    std::string origin = request_origin(req);
+    std::string why = "origin " + origin + " is not allowed: add it to allowed_origins (or * for any) in the server's config";
+    bool log = false, full = false;
+    {
+        std::lock_guard<std::mutex> g(ctx.refused_origins_mu);
+        if (ctx.refused_origins.size() < max_logged_origins) log = ctx.refused_origins.insert(origin).second;
+        else if (!ctx.refused_origins.count(origin) && !ctx.refused_origins_full) full = ctx.refused_origins_full = true;
+    }
+    // Quoted with replacement: the origin and the path are what a client sent (the query, which
+    // may hold a token, is left out).
+    auto quote = [](const std::string& v) { return json(v).dump(-1, ' ', false, json::error_handler_t::replace); };
+    if (log)
+        log_warn("http: refused a request from origin " + quote(origin) + " to " +
+                 quote(std::string(req.target().substr(0, req.target().find('?')))) + ": not in allowed_origins; logged once per origin");
+    if (full) log_warn("http: " + std::to_string(max_logged_origins) +
+                       " origins refused so far; refusals of further origins are not logged");
+    auto res = error_response(req, http::status::forbidden, error_code::forbidden, why);
+    allow_origin(res, origin);  // the refused page may read why
+    return res;
+}
+
+http_response preflight_response(const http_request& req) {
+    http_response res{http::status::no_content, req.version()};
+    res.set(http::field::server, "pglive");
+    res.set(http::field::access_control_allow_methods, "GET, HEAD, POST, OPTIONS");
+    res.set(http::field::access_control_allow_headers, "Authorization, Content-Type, Last-Event-ID");
+    res.set(http::field::access_control_max_age, "600");
+    allow_origin(res, request_origin(req));
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return res;
 }
 
 http_response json_response(const http_request& req, http::status status, const std::string& body) {

@@ -52,6 +52,19 @@ access resolve_access(const net_context& ctx, const http_request& req, const tar
 // allow-list pass.
 bool origin_allowed(const net_options& opt, const http_request& req);
 
+// CORS (PROTOCOL §3): the Origin header of a request that names one, else "".
+std::string request_origin(const http_request& req);
+// The refusal of a caller whose origin is not allowed: 403 forbidden naming the origin and the
+// setting, readable by the refused page (it carries Access-Control-Allow-Origin: that origin).
+// Logs one warn line per origin (a retrying page cannot flood the log; at most
+// max_logged_origins distinct origins are remembered, then one line says later ones are not logged).
+http_response origin_refusal(net_context& ctx, const http_request& req);
+inline constexpr size_t max_logged_origins = 256;
+// The answer to a CORS preflight (OPTIONS) from an allowed origin: 204 with the Allow-* headers.
+http_response preflight_response(const http_request& req);
+// Marks `res` as readable by `origin` (Access-Control-Allow-Origin, Vary: Origin); no-op for "".
+void allow_origin(http_response& res, const std::string& origin);
+
 http_response json_response(const http_request& req, http::status status, const std::string& body);
 http_response error_response(const http_request& req, http::status status, const std::string& code,
                              const std::string& message);

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +67,10 @@ struct net_context {
     hub_runner* runner = nullptr;
     net_stats stats;
     std::atomic<uint64_t> next_id{1};
+    // Origins refused so far, each logged once (http_util.cpp note_refused_origin); bounded.
+    std::mutex refused_origins_mu;
+    std::set<std::string> refused_origins;  // guarded by refused_origins_mu
+    bool refused_origins_full = false;      // guarded by refused_origins_mu
 };
 
 class server {

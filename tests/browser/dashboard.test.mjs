@@ -255,7 +255,7 @@ describe('dashboard (issue 13)', () => {
     p.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
     try {
       await p.goto(`http://127.0.0.1:${other.address().port}/`);
-      await until(() => log.some((l) => /^warning: pglive: connect_failed: .*allowed_origins/.test(l)),
+      await until(() => log.some((l) => /^warning: pglive: (connect_failed|origin_refused): .*allowed_origins/.test(l)),
         { what: 'the refusal explained on the console', timeout: 15000 }).catch((e) => { throw new Error(`${e.message}: ${log.join(' | ')}`); });
     } finally {
       await p.close();
