@@ -40,6 +40,9 @@ struct subscribe_request {
     std::optional<int64_t> limit;     // window size (> 0)
     std::string order;                // raw order text, "" = by key
     std::optional<int64_t> since;     // resume after this position
+    // Snapshots list the rows as an array in the shape's order (REST rows `form=list`); not a
+    // field of the WebSocket request.
+    bool list_rows = false;
 };
 struct unsubscribe_request { std::string ref; std::string sub; };
 struct auth_request { std::string ref; std::string token; };

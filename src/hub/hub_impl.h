@@ -35,6 +35,7 @@ struct hub::impl {
         int64_t stream_deadline = 0;   // waiting_stream: when a snapshot answers instead
         std::optional<int64_t> since;  // while waiting: resume point, or nullopt for a snapshot
         int64_t history_upto = 0;      // waiting_history: the outbox is read up to here
+        bool list_rows = false;        // snapshots as an array in the shape's order (REST form=list)
     };
     using sub_ptr = std::shared_ptr<subscription>;
 

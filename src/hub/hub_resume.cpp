@@ -33,6 +33,7 @@ hub::impl::sub_ptr hub::impl::make_subscription(conn_id id, const access& who, c
     s->sub = req.sub.empty() ? req.topic : req.sub;
     s->topic = req.topic;
     s->since = req.since;
+    s->list_rows = req.list_rows;
     if (!is_channel(req.topic) || attached.count(req.topic)) {
         row_filter f;
         row_order o;

@@ -35,6 +35,22 @@ json shape::snapshot_rows(const row_map& rows) const {
     return out;
 }
 
+json shape::snapshot_list(const row_map& rows) const {
+    json out = json::array();
+    if (limit_) {
+        for (auto& k : window_)
+            if (auto it = rows.find(k); it != rows.end()) out.push_back(it->second);
+        return out;
+    }
+    std::vector<std::pair<const std::string*, const json*>> matching;
+    for (auto& [k, row] : rows)
+        if (filter_.matches(row)) matching.emplace_back(&k, &row);
+    std::sort(matching.begin(), matching.end(),
+              [&](const auto& a, const auto& b) { return order_.before(*a.second, *a.first, *b.second, *b.first); });
+    for (auto& [k, row] : matching) out.push_back(*row);
+    return out;
+}
+
 void shape::recompute_window(const row_map& rows) {
     if (!limit_) return;
     std::vector<std::pair<const std::string*, const json*>> cand;

@@ -24,8 +24,11 @@ public:
     const row_filter& filter() const { return filter_; }
     bool windowed() const { return limit_.has_value(); }
 
-    // The rows a snapshot of this shape shows.
+    // The rows a snapshot of this shape shows, keyed.
     json snapshot_rows(const row_map& rows) const;
+    // The same rows as an array in the shape's order (the window's, or all matching rows sorted
+    // by the order with ties by key, as windows are): typed as PostgreSQL compares the columns.
+    json snapshot_list(const row_map& rows) const;
     // The window's keys again (top `limit` of the matching rows in order); no-op without one.
     void recompute_window(const row_map& rows);
     // Live: the ops of one applied transaction, `rows` being the state after it; moves the

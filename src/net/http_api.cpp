@@ -7,7 +7,6 @@
 #include "core/log.h"
 #include "core/protocol.h"
 #include "net/poll_session.h"
-#include "net/rows_list.h"
 
 namespace pglive {
 
@@ -53,22 +52,10 @@ void api_rows(const api_call& c, const std::string& topic) {
     } catch (const protocol_error& e) {
         return refuse(c, http::status::bad_request, e.code, e.what());
     }
-    if (form == rows_form::keyed) return start_poll(c, sub, poll_exchange::kind::rows, std::nullopt);
-    // The list form: the keyed answer, its rows sorted by the window's order (net/rows_list.h).
-    auto done = [answer = c.answer, req = c.req, order = sub.order](poll_answer a) {
-        if (!a.code.empty()) return answer(error_response(req, refusal_status(a.code), a.code, a.body));
-        std::string body;
-        try {
-            json keyed = parse_exact(a.body);
-            body = rows_body(keyed.at("pos").get<std::string>(), dump_exact(rows_in_order(keyed.at("rows"), order)));
-        } catch (const std::exception& e) {
-            log_error(std::string("rows: internal error while ordering an answer: ") + e.what());
-            return answer(error_response(req, http::status::internal_server_error, "internal",
-                                         "internal error; see the server log"));
-        }
-        answer(json_response(req, http::status::ok, body));
-    };
-    std::make_shared<poll_session>(c.ctx, c.ex, c.who, sub, poll_exchange::kind::rows, std::nullopt, std::move(done))->start();
+    // The list form: the hub's snapshot is then an array in the shape's order, compared by the
+    // columns' types as windows are (shape::snapshot_list).
+    sub.list_rows = form == rows_form::list;
+    start_poll(c, sub, poll_exchange::kind::rows, std::nullopt);
 }
 
 void api_poll(const api_call& c) {
