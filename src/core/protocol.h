@@ -22,6 +22,10 @@ inline constexpr const char* bad_filter = "bad_filter";
 inline constexpr const char* too_many_subscriptions = "too_many_subscriptions";
 inline constexpr const char* unauthorized = "unauthorized";
 inline constexpr const char* undecodable_change = "undecodable_change";  // a fresh snapshot follows
+// HTTP only (PROTOCOL §3): no such endpoint or file; the database or publishing is away; a bug.
+inline constexpr const char* not_found = "not_found";
+inline constexpr const char* unavailable = "unavailable";
+inline constexpr const char* internal = "internal";
 }  // namespace error_code
 
 // A request the server refuses: code is one of error_code, message names the bad field.

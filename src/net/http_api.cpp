@@ -105,10 +105,10 @@ void api_publish(const api_call& c) {
         return c.answer(json_response(c.req, http::status::ok, json{{"published", true}, {"user", dest}}.dump()));
     }
     if (!c.ctx->cb.publish_topic)
-        return refuse(c, http::status::service_unavailable, "unavailable", "publishing is not wired");
+        return refuse(c, http::status::service_unavailable, error_code::unavailable, "publishing is not wired");
     c.ctx->cb.publish_topic(dest.get<std::string>(), body["data"], [answer = c.answer, req = c.req, dest](std::string error) {
         if (error.empty()) answer(json_response(req, http::status::ok, json{{"published", true}, {"topic", dest}}.dump()));
-        else answer(error_response(req, http::status::service_unavailable, "unavailable", error));
+        else answer(error_response(req, http::status::service_unavailable, error_code::unavailable, error));
     });
 }
 
@@ -137,7 +137,7 @@ void api_admin(const api_call& c, const std::string& what) {
             return;
         }
     }
-    refuse(c, http::status::not_found, "not_found", "no such admin endpoint: " + what);
+    refuse(c, http::status::not_found, error_code::not_found, "no such admin endpoint: " + what);
 }
 
 }  // namespace pglive

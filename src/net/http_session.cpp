@@ -81,7 +81,7 @@ void http_session::on_read(beast::error_code ec, size_t) {
         route();
     } catch (const std::exception& e) {
         log_error(std::string("http: internal error while serving a request: ") + e.what());
-        auto res = error_response(req_, http::status::internal_server_error, "internal", "internal error; see the server log");
+        auto res = error_response(req_, http::status::internal_server_error, error_code::internal, "internal error; see the server log");
         res.keep_alive(false);
         send(std::move(res));
     }
@@ -135,7 +135,7 @@ void http_session::route() {
     }
     if (metrics_only_) {
         if (path == "/metrics" && get) return serve_metrics();
-        return send(error_response(req_, http::status::not_found, "not_found",
+        return send(error_response(req_, http::status::not_found, error_code::not_found,
                                    "this is the metrics listener: only /metrics and /healthz"));
     }
 
@@ -200,7 +200,7 @@ void http_session::route() {
         return api_publish(call);
     }
     if (path.rfind("/api/admin/", 0) == 0) return api_admin(call, path.substr(11));
-    send(error_response(req_, http::status::not_found, "not_found", "no such endpoint: " + path));
+    send(error_response(req_, http::status::not_found, error_code::not_found, "no such endpoint: " + path));
 }
 
 void http_session::serve_metrics() {
@@ -218,11 +218,11 @@ void http_session::serve_file(const std::string& path) {
     // Only plain names below the dashboard directory: no "..", no hidden files.
     for (auto& part : fs::path(path))
         if (part == ".." || (part.string().size() > 1 && part.string()[0] == '.'))
-            return send(error_response(req_, http::status::not_found, "not_found", "no such file: " + path));
+            return send(error_response(req_, http::status::not_found, error_code::not_found, "no such file: " + path));
     fs::path file = fs::path(ctx_->opt.dashboard_dir) / fs::path(path).relative_path();
     std::ifstream in(file, std::ios::binary);
     if (!in || fs::is_directory(file))
-        return send(error_response(req_, http::status::not_found, "not_found", "no such file: " + path));
+        return send(error_response(req_, http::status::not_found, error_code::not_found, "no such file: " + path));
     std::stringstream ss;
     ss << in.rdbuf();
     http_response res{http::status::ok, req_.version()};

@@ -202,7 +202,7 @@ http::status refusal_status(const std::string& code) {
     if (code == error_code::forbidden) return http::status::forbidden;
     if (code == error_code::unknown_topic) return http::status::not_found;
     if (code == error_code::unauthorized) return http::status::unauthorized;
-    if (code == "internal") return http::status::internal_server_error;
+    if (code == error_code::internal) return http::status::internal_server_error;
     return http::status::bad_request;
 }
 

@@ -69,7 +69,7 @@ void poll_session::internal_error(const std::exception& e) {
     if (!done_) return;
     auto done = std::move(done_);
     done_ = nullptr;
-    done(poll_answer{"internal", "internal error; see the server log"});
+    done(poll_answer{error_code::internal, "internal error; see the server log"});
 }
 
 void poll_session::act(poll_exchange::step s) {

@@ -52,7 +52,7 @@ void ws_session::on_read(beast::error_code ec, size_t) {
         handle(text);
     } catch (const std::exception& e) {  // no exception leaves a handler
         log_error("conn " + std::to_string(id_) + ": internal error handling a message: " + e.what());
-        reply(error_message("", "internal", "internal error; see the server log"));
+        reply(error_message("", error_code::internal, "internal error; see the server log"));
     }
     do_read();
 }
