@@ -23,6 +23,7 @@
 #include "capture/db_worker.h"
 #include "capture/listener.h"
 #include "capture/outbox.h"
+#include "config/dashboard_dir.h"
 #include "core/backoff.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -294,7 +295,7 @@ void app::start() {
     no.pong_timeout_s = int(m.cfg.pong_timeout_s);
     no.http_timeout_s = int(m.cfg.http_timeout_s);
     no.poll_max_timeout_s = int(m.cfg.poll_max_timeout_s);
-    no.dashboard_dir = m.cfg.dashboard_dir.empty() ? std::string(PGLIVE_DASHBOARD_DIR) : m.cfg.dashboard_dir;
+    no.dashboard_dir = dashboard_dir_for(m.cfg.dashboard_dir, PGLIVE_DASHBOARD_DIR);  // set, else installed, else source
     no.metrics_public = m.cfg.metrics_public;
     if (!m.cfg.metrics_listen.empty()) {  // validated HOST:PORT
         auto colon = m.cfg.metrics_listen.rfind(':');
