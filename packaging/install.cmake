@@ -3,7 +3,8 @@
 # configured, and file(INSTALL) puts DESTDIR in front of every destination.
 #
 # The example config: with the prefix /usr (the .deb, or `make install PREFIX=/usr`) it becomes
-# the live config, /etc/pglive/pglive.conf, where the unit reads it. With any other prefix
+# the live config, /etc/pglive/pglive.conf, where the unit reads it (one already there is kept,
+# as dpkg keeps a changed conffile). With any other prefix
 # (default /usr/local) nothing is written outside the prefix: it is installed as
 # PREFIX/share/pglive/pglive.conf.example, to copy to /etc/pglive/pglive.conf.
 #
@@ -11,8 +12,12 @@
 # /usr/local/lib), its ExecStart= naming PREFIX/bin/pglive.
 
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  file(INSTALL "${PGLIVE_SOURCE_DIR}/config/pglive.conf" DESTINATION "/etc/pglive"
-       FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  if(EXISTS "$ENV{DESTDIR}/etc/pglive/pglive.conf")  # an administrator's edits are kept (CPack's root is new)
+    message(STATUS "Keeping: $ENV{DESTDIR}/etc/pglive/pglive.conf (the new example: ${PGLIVE_SOURCE_DIR}/config/pglive.conf)")
+  else()
+    file(INSTALL "${PGLIVE_SOURCE_DIR}/config/pglive.conf" DESTINATION "/etc/pglive"
+         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  endif()
 else()
   file(INSTALL "${PGLIVE_SOURCE_DIR}/config/pglive.conf" DESTINATION "${CMAKE_INSTALL_PREFIX}/share/pglive"
        RENAME pglive.conf.example FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
