@@ -5,12 +5,14 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Debian bookworm packages: build, run (a private PostgreSQL for demo/tests), browser tests.
+# Debian bookworm packages: build, run (a private PostgreSQL for demo/tests), browser tests,
+# and the package test (dpkg-shlibdeps for `make package`, curl, systemd-analyze for the unit).
 DEB_PACKAGES := build-essential cmake pkg-config g++ \
 	libboost-dev libboost-system-dev libpqxx-dev libpq-dev nlohmann-json3-dev libssl-dev \
-	libgtest-dev googletest postgresql-15 postgresql-client-15 chromium
+	libgtest-dev googletest postgresql-15 postgresql-client-15 chromium \
+	dpkg-dev curl systemd
 
-.PHONY: all deps build test demo bench clean node-deps model-long
+.PHONY: all deps build test demo bench clean node-deps model-long install package
 
 # $(call install_missing,PACKAGES): installs those of PACKAGES that dpkg says are missing
 # (--no-upgrade: never upgrade a package under a running PostgreSQL).
@@ -52,6 +54,20 @@ test: build node-deps
 
 demo: build
 	./$(BUILD)/pglive demo
+
+# Install on a server (issue 13). `make install` puts PREFIX/bin/pglive, PREFIX/share/pglive/
+# (pglive.sql, dashboard/) and PREFIX/lib/systemd/system/pglive.service under DESTDIR; the
+# config goes to /etc/pglive/pglive.conf when PREFIX is /usr, else to
+# PREFIX/share/pglive/pglive.conf.example (nothing outside PREFIX). `make package` builds
+# $(BUILD)/pglive_<version>_<arch>.deb (prefix /usr) for dpkg -i.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+package: build
+	cmake --build $(BUILD) --target package
 
 # The Nchan comparison (bench §6) runs Debian's nginx with the Nchan module from a temp dir.
 BENCH_PACKAGES := nginx-light libnginx-mod-nchan

@@ -113,7 +113,7 @@ const std::vector<entry>& table() {
         {"retention_count", "keep at most this many transactions in the outbox (0: no count limit)", integer(&config::retention_count, 0, int64_t(1) << 50)},
         {"prune_interval_s", "how often the server prunes the outbox", integer(&config::prune_interval_s, 1, 86400)},
         {"node_timeout_s", "pruning never removes what a live node has not delivered: each node records its delivered position (once a second while it moves, else every node_timeout_s/3 s); a node silent this long stops holding retention", integer(&config::node_timeout_s, 3, 86400)},
-        {"dashboard_dir", "directory of the dashboard's files (default: the one pglive was built with)", text(&config::dashboard_dir)},
+        {"dashboard_dir", "directory of the dashboard's files (default: share/pglive/dashboard beside the installed binary, else the source tree it was built from)", text(&config::dashboard_dir)},
         {"log_level", "debug, info, warn or error", text(&config::log_level)},
         {"metrics_listen", "HOST:PORT of a second listener that serves /metrics (and /healthz) to anyone; on the main port /metrics needs a token with the metrics or admin right", text(&config::metrics_listen)},
         {"metrics_public", "true: /metrics on the main port needs no token (pglive demo sets it)", boolean(&config::metrics_public)},

@@ -23,6 +23,7 @@
 #include "capture/db_worker.h"
 #include "capture/listener.h"
 #include "capture/outbox.h"
+#include "config/dashboard_dir.h"
 #include "core/backoff.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -272,7 +273,7 @@ void app::start() {
     }
 
     net_options no = net_options_from(m.cfg);
-    no.dashboard_dir = m.cfg.dashboard_dir.empty() ? std::string(PGLIVE_DASHBOARD_DIR) : m.cfg.dashboard_dir;
+    no.dashboard_dir = dashboard_dir_for(m.cfg.dashboard_dir, PGLIVE_DASHBOARD_DIR);  // set, else installed, else source
     net_callbacks nc;
     nc.publish_topic = [&m](const std::string& topic, const json& data, std::function<void(std::string)> done) {
         m.admin->publish(topic, data, std::move(done));
