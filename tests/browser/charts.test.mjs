@@ -28,8 +28,14 @@ describe('charts (issue 13)', () => {
   const show_charts = async (p, topic) => {
     const b = p.locator(`${card(topic)} .chart-toggle`);
     await b.waitFor({ timeout: 10000 });
-    if ((await b.getAttribute('aria-pressed')) !== 'true') await b.click();
-    await until(async () => (await b.getAttribute('aria-pressed')) === 'true', { what: `${topic}'s charts open` });
+    // Click until it shows pressed: once seen (ctest -j2 beside a sanitizer build) a first click
+    // left it unpressed; the handler sets the attribute synchronously, so a click that took
+    // shows at once and is never undone by the next round.
+    await until(async () => {
+      if ((await b.getAttribute('aria-pressed')) === 'true') return true;
+      await b.click({ timeout: 2000 });
+      return (await b.getAttribute('aria-pressed')) === 'true';
+    }, { what: `${topic}'s charts open` });
     return until(async () => { const d = await charts(p, topic); return d?.open && d.columns.length ? d : null; },
       { what: `${topic}'s charts with its numeric columns` });
   };
