@@ -95,8 +95,7 @@ std::string poll_text(const outgoing& o) {
 
 }  // namespace
 
-poll_part read_poll_part(const std::string& f) {
-    std::string_view s(f);
+poll_part read_poll_part(std::string_view s) {
     auto nl = s.find('\n');
     std::string_view head = s.substr(0, nl);
     poll_part p;

@@ -44,7 +44,9 @@ frame encode(wire_format format, const outgoing& out);
 struct poll_part {
     std::string_view what, arg, text;
 };
-poll_part read_poll_part(const std::string& f);
+// The parts view `f`, which must outlive them (a temporary string is refused at compile time).
+poll_part read_poll_part(std::string_view f);
+poll_part read_poll_part(std::string&& f) = delete;
 
 // The frames of one outgoing message, one per wire format, each built on first use.
 class frame_set {

@@ -151,11 +151,11 @@ TEST(encoder_poll_part, each_poll_frame_reads_back_as_its_header_and_text) {
 }
 
 TEST(encoder_poll_part, a_header_without_text_or_argument) {
-    poll_part p = read_poll_part("end");
+    poll_part p = read_poll_part(std::string_view("end"));
     EXPECT_EQ(p.what, "end");
     EXPECT_EQ(p.arg, "");
     EXPECT_EQ(p.text, "");
-    p = read_poll_part("end 5\n");
+    p = read_poll_part(std::string_view("end 5\n"));
     EXPECT_EQ(p.what, "end");
     EXPECT_EQ(p.arg, "5");
     EXPECT_EQ(p.text, "");
