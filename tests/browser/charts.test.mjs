@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Pglive, psql, launchBrowser, until } from './harness.mjs';
+import { Pglive, psql, launchBrowser, until, openPage } from './harness.mjs';
 
 const card = (topic) => `.card[data-topic="${topic}"]`;
 const metrics = 'public.metrics';
@@ -15,13 +15,7 @@ describe('charts (issue 13)', () => {
   let browser;
   const page_errors = [];
 
-  const open = async (url, viewport) => {
-    const p = await browser.context.newPage();
-    if (viewport) await p.setViewportSize(viewport);
-    p.on('pageerror', (e) => page_errors.push(e.message));
-    await p.goto(url);
-    return p;
-  };
+  const open = (url, viewport) => openPage(browser, url, { viewport, errors: page_errors });
   const charts = (p, topic) => p.evaluate((t) => window.pgliveCharts?.get(t) ?? null, topic);
   // Opens a card's charts (the choice is remembered in the browser: click only when closed) and
   // waits for its first snapshot's columns.

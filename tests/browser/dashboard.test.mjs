@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-import { Pglive, psql, launchBrowser, until, tableRows } from './harness.mjs';
+import { Pglive, psql, launchBrowser, until, tableRows, openPage } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const card = (topic) => `.card[data-topic="${topic}"]`;
@@ -19,13 +19,7 @@ describe('dashboard (issue 13)', () => {
   let demo;
   let browser;
   const page_errors = [];
-  const open = async (url, viewport) => {
-    const p = await browser.context.newPage();
-    if (viewport) await p.setViewportSize(viewport);
-    p.on('pageerror', (e) => page_errors.push(e.message));
-    await p.goto(url);
-    return p;
-  };
+  const open = (url, viewport) => openPage(browser, url, { viewport, errors: page_errors });
 
   before(async () => {
     demo = await Pglive.start(['demo', '--listen', '127.0.0.1:0', '--traffic', '0'], { name: 'pglive demo' });

@@ -156,6 +156,16 @@ export async function launchBrowser({ extra_args = [], ...options } = {}) {
   return { context, close };
 }
 
+// A new page of `browser` (launchBrowser) at `url`, optionally sized, its uncaught errors
+// pushed to `errors` so a suite can assert none happened.
+export async function openPage(browser, url, { viewport, errors } = {}) {
+  const p = await browser.context.newPage();
+  if (viewport) await p.setViewportSize(viewport);
+  if (errors) p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(url);
+  return p;
+}
+
 // What a live table shows: the rows that are not fading out, in order, as {key, col: text…}.
 export function tableRows(page, topic) {
   return page.evaluate((topic) => {
