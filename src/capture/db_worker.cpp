@@ -192,14 +192,6 @@ void db_worker::beat(std::string node_id, int64_t delivered, std::function<void(
           [cb](const std::string& err) { cb(err); }});
 }
 
-void db_worker::leave(std::string node_id, std::function<void(std::string)> cb) {
-    post({[=](pqxx::connection_base& c) -> std::function<void()> {
-              pglive::leave(c, node_id);
-              return [cb] { cb(""); };
-          },
-          [cb](const std::string& err) { cb(err); }});
-}
-
 void db_worker::prune(int64_t age_seconds, int64_t max_count, int64_t node_timeout_s,
                       std::function<void(int64_t, std::string)> cb) {
     post({[=](pqxx::connection_base& c) -> std::function<void()> {

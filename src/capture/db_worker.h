@@ -47,7 +47,6 @@ public:
     void prune(int64_t age_seconds, int64_t max_count, int64_t node_timeout_s,
                std::function<void(int64_t removed, std::string error)> cb);
     void beat(std::string node_id, int64_t delivered, std::function<void(std::string error)> cb);
-    void leave(std::string node_id, std::function<void(std::string error)> cb);
     void attach(std::string table, std::vector<std::string> key, std::vector<std::string> columns,
                 std::vector<std::string> exclude, std::function<void(topic_info, std::string error)> cb);
     void detach(std::string table, std::function<void(std::string error)> cb);

@@ -359,12 +359,21 @@ void app::stop() {
     if (m.capture) m.capture->stop();
     if (m.admin) {
         // Leave pglive.nodes, so that a stopped node does not hold retention for node_timeout_s.
+        // On a connection of its own: queued behind a long admin job (the status counts the
+        // outbox) the leave missed the deadline below and the node held retention after a clean
+        // stop. A thread that is still connecting when the deadline passes dies with the process.
         auto left = std::make_shared<std::promise<void>>();
-        m.admin->leave(m.node_id, [left](std::string error) {
-            if (!error.empty()) log_warn("could not leave pglive.nodes (retention is held until node_timeout_s): " + error);
+        std::thread([left, db = m.cfg.db, node = m.node_id] {
+            try {
+                auto conn = open_connection(db, "leave");
+                leave(*conn, node);
+            } catch (const std::exception& e) {
+                log_warn("could not leave pglive.nodes (retention is held until node_timeout_s): " + first_line(e.what()));
+            }
             left->set_value();
-        });
-        left->get_future().wait_for(std::chrono::seconds(2));
+        }).detach();
+        if (left->get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+            log_warn("could not leave pglive.nodes within 5 s (retention is held until node_timeout_s)");
     }
     asio::post(m.io, [&m] {
         if (m.net) m.net->stop();

@@ -267,7 +267,8 @@ TEST_F(e2e, the_server_prunes_the_outbox_to_its_retention) {
         return query_json("SELECT to_jsonb(count(*)) FROM pglive.tx").get<int>() <= 3 &&
                query_json("SELECT to_jsonb(pruned_upto) FROM pglive.state").get<int64_t>() >= last - 3;
     }, 20s)) << query_json("SELECT jsonb_build_object('tx', (SELECT count(*) FROM pglive.tx), 'state', "
-                           "(SELECT to_jsonb(s) FROM pglive.state s))").dump();
+                           "(SELECT to_jsonb(s) FROM pglive.state s), 'nodes', (SELECT jsonb_agg(n) FROM pglive.nodes n), "
+                           "'now', now())").dump();
     // Pruning keeps the newest transactions whole: every kept one still has its outbox rows.
     EXPECT_EQ(query_json("SELECT to_jsonb(count(*)) FROM pglive.tx t WHERE NOT EXISTS "
                          "(SELECT 1 FROM pglive.outbox o WHERE o.xid = t.xid)").get<int>(), 0);
