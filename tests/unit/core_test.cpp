@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "golden.h"
 #include "core/change.h"
 #include "core/filter.h"
 #include "core/jwt.h"
@@ -67,9 +68,7 @@ TEST(core_key, pointer_escaping_follows_rfc_6901) {
 // ------------------------------------------------------------------ patches (golden)
 
 TEST(core_patch, golden_cases_give_the_expected_ops_and_the_expected_state) {
-    std::ifstream in(std::string(PGLIVE_TEST_DATA) + "/patch_golden.json");
-    ASSERT_TRUE(in) << "tests/data/patch_golden.json";
-    json cases = json::parse(in);
+    json cases = test::golden_cases("patch_golden.json");
     ASSERT_GE(cases.size(), 10u);
     for (auto& c : cases) {
         SCOPED_TRACE(c["name"].get<std::string>());

@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "golden.h"
 #include "core/exact_json.h"
 #include "hub/encoder.h"
 
@@ -46,9 +47,7 @@ struct golden_message {
 };
 
 json golden_cases() {
-    std::ifstream in(std::string(PGLIVE_TEST_DATA) + "/encoder_golden.json");
-    if (!in) throw std::runtime_error("tests/data/encoder_golden.json is missing");
-    return json::parse(in);
+    return test::golden_cases("encoder_golden.json");
 }
 
 void expect_frame(const frame& f, const json& want, const char* format) {

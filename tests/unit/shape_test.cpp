@@ -3,6 +3,7 @@
 
 #include <fstream>
 
+#include "golden.h"
 #include "hub/shape.h"
 #include "hub/table_state.h"
 
@@ -49,9 +50,7 @@ shape make_shape(const std::vector<std::string>& filter, const std::string& orde
 // ------------------------------------------------------------------ live ops (golden)
 
 TEST(shape_live_ops, golden_cases_give_exactly_the_expected_ops_and_view) {
-    std::ifstream in(std::string(PGLIVE_TEST_DATA) + "/shape_golden.json");
-    ASSERT_TRUE(in) << "tests/data/shape_golden.json";
-    json cases = json::parse(in);
+    json cases = test::golden_cases("shape_golden.json");
     ASSERT_GE(cases.size(), 20u);
     for (auto& c : cases) {
         SCOPED_TRACE(c["name"].get<std::string>());
@@ -70,9 +69,7 @@ TEST(shape_live_ops, golden_cases_give_exactly_the_expected_ops_and_view) {
 
 // The view before, patched with the ops, is the view after: for every golden case.
 TEST(shape_live_ops, the_ops_move_the_view_before_to_the_view_after) {
-    std::ifstream in(std::string(PGLIVE_TEST_DATA) + "/shape_golden.json");
-    ASSERT_TRUE(in);
-    for (auto& c : json::parse(in)) {
+    for (auto& c : test::golden_cases("shape_golden.json")) {
         SCOPED_TRACE(c["name"].get<std::string>());
         std::optional<int64_t> limit;
         if (c.contains("limit") && !c["limit"].is_null()) limit = c["limit"].get<int64_t>();

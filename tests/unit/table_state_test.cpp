@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "golden.h"
 #include "core/exact_json.h"
 #include "hub/table_state.h"
 
@@ -74,9 +75,7 @@ std::vector<int64_t> history_positions(const table_state& st) {
 // ------------------------------------------------------------------ apply (golden)
 
 TEST(table_state_apply, golden_cases_give_the_expected_deltas_and_rows) {
-    std::ifstream in(std::string(PGLIVE_TEST_DATA) + "/table_state_golden.json");
-    ASSERT_TRUE(in) << "tests/data/table_state_golden.json";
-    json cases = json::parse(in);
+    json cases = test::golden_cases("table_state_golden.json");
     ASSERT_GE(cases.size(), 15u);
     for (auto& c : cases) {
         SCOPED_TRACE(c["name"].get<std::string>());
