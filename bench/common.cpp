@@ -1,20 +1,61 @@
 // common.cpp — the helpers every bench scenario uses (see common.h).
 #include "common.h"
+#include "support/http_client.h"
 
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <pqxx/pqxx>
+#include <regex>
 #include <thread>
 
 namespace pglive::bench {
 
 using namespace std::chrono_literals;
+
+// ---------- serve's stage timings ----------
+
+stage_buckets read_stage_buckets(uint16_t port) {
+    stage_buckets out;
+    auto r = test::http_get("127.0.0.1", port, "/metrics");
+    static const std::regex line(R"re(pglive_stage_seconds_bucket\{stage="([a-z]+)",le="([^"]+)"\} ([0-9.e+]+))re");
+    for (std::sregex_iterator it(r.body.begin(), r.body.end(), line), end; it != end; ++it) {
+        const auto& m = *it;
+        double le = m[2] == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(m[2]);
+        out[m[1]].emplace_back(le, std::stod(m[3]));
+    }
+    return out;
+}
+
+double stage_quantile_ms(const stage_buckets& before, const stage_buckets& after, const std::string& stage, double q) {
+    auto a = after.find(stage);
+    if (a == after.end() || a->second.empty()) return -1;
+    auto b = before.find(stage);
+    auto count = [&](size_t i) {
+        double was = (b != before.end() && i < b->second.size()) ? b->second[i].second : 0;
+        return a->second[i].second - was;
+    };
+    double total = count(a->second.size() - 1);
+    if (total <= 0) return -1;
+    double want = q * total, low = 0, below = 0;
+    for (size_t i = 0; i < a->second.size(); ++i) {
+        double high = a->second[i].first, c = count(i);
+        if (c >= want) {
+            if (std::isinf(high)) return low * 1000;  // past the last bound: at least it
+            double in = c - below;
+            return (low + (in > 0 ? (want - below) / in : 0) * (high - low)) * 1000;
+        }
+        low = high, below = c;
+    }
+    return low * 1000;
+}
 
 // ---------- database load ----------
 
@@ -63,7 +104,7 @@ pct percentiles(std::vector<double> v) {
     if (v.empty()) return r;
     std::sort(v.begin(), v.end());
     auto at = [&](double q) { return v[std::min(v.size() - 1, size_t(q * (v.size() - 1) + 0.5))]; };
-    r.p50 = at(0.5), r.p99 = at(0.99), r.max = v.back();
+    r.p50 = at(0.5), r.p99 = at(0.99), r.p999 = at(0.999), r.max = v.back();
     return r;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,7 @@ void exec(const std::string& conninfo, const std::string& sql);
 // ---------- measuring ----------
 
 struct pct {
-    double p50 = 0, p99 = 0, max = 0;
+    double p50 = 0, p99 = 0, p999 = 0, max = 0;
 };
 pct percentiles(std::vector<double> v);
 
@@ -77,6 +78,16 @@ paced_result paced_run(load& l, const std::string& ci, int64_t ready, double rat
 // Between scenarios: a checkpoint (so no scenario pays for the previous one's dirty pages), then
 // until serve is idle (its CPU time still for 200 ms), at most 10 s.
 void settle(const std::string& ci, pid_t serve_pid);
+
+// ---------- serve's own stage timings (pglive_stage_seconds on /metrics) ----------
+
+// Cumulative bucket counts per stage: stage → (upper bound in s, +Inf as infinity; count).
+using stage_buckets = std::map<std::string, std::vector<std::pair<double, double>>>;
+stage_buckets read_stage_buckets(uint16_t port);
+// The q-quantile in ms of the observations of `stage` between two readings, interpolated within
+// its bucket (a bucket's resolution: 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 50 ms…); -1 without any.
+double stage_quantile_ms(const stage_buckets& before, const stage_buckets& after, const std::string& stage, double q);
+inline const char* const stage_names[] = {"sequenced", "read", "hub", "handed", "written"};
 
 // ---------- the report ----------
 

@@ -17,6 +17,7 @@
 #include "capture/db.h"
 #include "capture/outbox.h"
 #include "core/backoff.h"
+#include "core/latency_histogram.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -240,10 +241,16 @@ bool listener::read_all(pqxx::connection& conn) {
     // retention allowed): checked at each read, and again by each batch's own snapshot, so a
     // prune between the two is seen too.
     check_gap(run_sequencer_reading_pruned(conn).pruned_upto);
+    int64_t sequenced_us = wall_now_us();  // the stage timings (hub's /metrics)
     bool any = false;
     while (!stopping_) {
         int64_t pruned = 0;
         auto batch = read_batch(conn, position_, opts_.batch_transactions, &pruned);
+        int64_t read_us = wall_now_us();
+        for (auto& tx : batch) {
+            tx.sequenced_us = sequenced_us;
+            tx.read_us = read_us;
+        }
         report_up();
         if (!batch.empty()) check_gap(pruned);
         if (batch.empty()) break;

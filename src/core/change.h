@@ -45,6 +45,10 @@ struct transaction {
     // position, never the value): their subscribers' views miss it (hub::on_undecodable_change).
     std::vector<std::string> undecodable = {};
     int64_t ts_us = 0;  // ts in µs since the epoch, read once at decode (0: unknown)
+    // When this node's listener had sequenced and read it (wall clock µs; 0: unknown): the
+    // pipeline's stage timings (core/latency_histogram.h).
+    int64_t sequenced_us = 0;
+    int64_t read_us = 0;
 };
 
 // The result of reading the outbox for one topic: transactions after `after`, in order.

@@ -39,4 +39,20 @@ void labeled(std::string& out, const std::string& name, const std::string& help,
     for (auto& [key, v] : values) sample(out, name, double(v), label + "=\"" + escape(key) + "\"");
 }
 
+void histogram(std::string& out, const std::string& name, const latency_histogram& h, const std::string& labels) {
+    std::string sep = labels.empty() ? "" : labels + ",";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < latency_histogram::bounds_us.size(); ++i) {
+        cumulative += h.bucket(i);
+        char le[32];
+        snprintf(le, sizeof le, "%g", double(latency_histogram::bounds_us[i]) / 1e6);
+        sample(out, name + "_bucket", double(cumulative), sep + "le=\"" + le + "\"");
+    }
+    // From the buckets, not h.count(): observed concurrently, the count may trail them.
+    cumulative += h.bucket(latency_histogram::bounds_us.size());
+    sample(out, name + "_bucket", double(cumulative), sep + "le=\"+Inf\"");
+    sample(out, name + "_sum", double(h.sum_us()) / 1e6, labels);
+    sample(out, name + "_count", double(cumulative), labels);
+}
+
 }  // namespace pglive::prometheus

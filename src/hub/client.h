@@ -24,8 +24,9 @@ public:
     // A connection whose queue overflowed drops `patch` and `message` frames until it has
     // drained, then asks the hub to resync (hub::resync), and accepts them again once
     // resynced() is called; `reply` and `snapshot` frames are always queued.
-    // `tag` names the subscription a snapshot or patch belongs to (0: none).
-    virtual void send(frame f, frame_kind kind, uint64_t tag = 0) = 0;
+    // `tag` names the subscription a snapshot or patch belongs to (0: none). `commit_us`: a live
+    // patch's commit time (µs since the epoch; 0: none), for the `written` stage timing.
+    virtual void send(frame f, frame_kind kind, uint64_t tag = 0, int64_t commit_us = 0) = 0;
     virtual void resynced() = 0;
     // The subscription `tag` was replaced or ended: its snapshots and patches still queued
     // (not being written) are dropped, so re-subscribing without reading costs one snapshot,

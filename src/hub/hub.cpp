@@ -19,6 +19,16 @@ void hub::start_at(int64_t position) {
 void hub::on_transactions(const std::vector<transaction>& txs) {
     auto& m = *impl_;
     bool refresh = false;
+    if (m.hk.timings && m.hk.wall_us) {
+        auto& t = *m.hk.timings;
+        int64_t now = m.hk.wall_us();
+        for (auto& tx : txs) {
+            if (tx.ts_us == 0) continue;
+            t[pipeline_stage::sequenced].observe_span(tx.ts_us, tx.sequenced_us);
+            t[pipeline_stage::read].observe_span(tx.ts_us, tx.read_us);
+            t[pipeline_stage::hub].observe_span(tx.ts_us, now);
+        }
+    }
     for (auto& tx : txs) {
         if (tx.position <= m.position) continue;  // never twice
         m.position = tx.position;

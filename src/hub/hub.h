@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/change.h"
 #include "core/jwt.h"
+#include "core/latency_histogram.h"
 #include "core/protocol.h"
 #include "core/topic.h"
 #include "hub/client.h"
@@ -43,6 +44,8 @@ public:
         std::function<int64_t()> now_ms;  // steady clock, for unloading idle topics
         std::function<void()> refresh_topics;  // an attach/detach was captured → set_topics
         std::function<int64_t()> wall_us;      // system clock in µs since the epoch (latency metric)
+        // Where the stage timings go (commit → sequenced, read, hub, handed); null: not timed.
+        pipeline_timings* timings = nullptr;
     };
 
     hub(hooks h, hub_limits limits = {});

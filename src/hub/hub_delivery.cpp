@@ -87,7 +87,7 @@ void hub::impl::fan_out(topic& t, const topic_tx& tx) {
             if (b == frames.end()) {
                 b = frames.emplace(frames.end(), sub_message(outgoing::what::patch, s->sub, s->topic, tx.position, tx.ts, ops));
             }
-            c->send(b->get(c->format()), frame_kind::patch, s->tag);
+            c->send(b->get(c->format()), frame_kind::patch, s->tag, tx.ts_us);
             ++sent;
         }
     }
@@ -96,7 +96,7 @@ void hub::impl::fan_out(topic& t, const topic_tx& tx) {
         stats().patches_by_topic[t.name()] += sent;
     }
     if (!tx.messages.empty()) deliver_messages(t, tx.position, tx.messages);
-    if (sent && hk.wall_us) stats().observe_latency(tx.ts_us, hk.wall_us());
+    if (sent && hk.timings && hk.wall_us) (*hk.timings)[pipeline_stage::handed].observe_span(tx.ts_us, hk.wall_us());
 }
 
 void hub::impl::deliver_messages(topic& t, int64_t pos, const std::vector<json>& messages) {

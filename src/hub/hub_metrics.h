@@ -1,4 +1,4 @@
-// hub_metrics.h — the hub's counters for /metrics, and the commit-to-handover latency histogram.
+// hub_metrics.h — the hub's counters for /metrics (its stage timings are core/latency_histogram.h's).
 #pragma once
 
 #include <cstdint>
@@ -10,11 +10,6 @@ namespace pglive {
 
 // Counters for /metrics (read on the hub strand).
 struct hub_stats {
-    // Commit → handed to connections, in seconds (Prometheus histogram buckets).
-    static constexpr double latency_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
-    uint64_t latency_counts[std::size(latency_buckets)] = {};  // non-cumulative per bucket
-    uint64_t latency_count = 0;
-    double latency_sum = 0;
     uint64_t transactions = 0;
     uint64_t patches_sent = 0;     // patch frames handed to connections
     uint64_t messages_sent = 0;
@@ -29,9 +24,6 @@ struct hub_stats {
     size_t connections = 0;
     size_t topics_held = 0;        // topic and channel states in memory (updated by tick() and set_topics)
 
-    // A transaction committed at `commit_us` reached connections at `now_us` (both µs since the
-    // epoch). An unknown commit time (0) is not counted.
-    void observe_latency(int64_t commit_us, int64_t now_us);
     // Per-topic series exist only for attached topics: the others' go (a detach).
     template <class Attached>
     void keep_series_of(const Attached& attached) {

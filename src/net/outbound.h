@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include "core/latency_histogram.h"
 #include "core/log.h"
 #include "hub/client.h"
 #include "net/server.h"
@@ -33,6 +34,7 @@ struct queued_frame {
     frame f;
     frame_kind kind = frame_kind::reply;
     uint64_t tag = 0;  // the subscription a snapshot or patch belongs to
+    int64_t commit_us = 0;  // a live patch's commit time: timed when written (stage `written`)
 };
 
 template <class Derived>
@@ -42,7 +44,9 @@ public:
     outbound(std::shared_ptr<net_context> ctx, shard& on) : ctx_(std::move(ctx)), shard_(on), id_(ctx_->next_id++) {}
 
     // From the hub's strand: into the inbox; the first item of a batch wakes our strand.
-    void send(frame f, frame_kind kind, uint64_t tag) override { to_inbox(std::move(f), kind, tag); }
+    void send(frame f, frame_kind kind, uint64_t tag, int64_t commit_us = 0) override {
+        to_inbox(std::move(f), kind, tag, commit_us);
+    }
     // Ordered with the frames: null frames in the inbox are markers (queued_frame).
     void resynced() override { to_inbox(nullptr, frame_kind::reply, 0); }
     void supersede(uint64_t tag) override {
@@ -52,12 +56,12 @@ public:
 protected:
     Derived& self() { return static_cast<Derived&>(*this); }
 
-    void to_inbox(frame f, frame_kind kind, uint64_t tag = 0) {
+    void to_inbox(frame f, frame_kind kind, uint64_t tag = 0, int64_t commit_us = 0) {
         bool first;
         {
             std::lock_guard<std::mutex> g(inbox_mu_);
             first = inbox_.empty();
-            inbox_.push_back(queued_frame{std::move(f), kind, tag});
+            inbox_.push_back(queued_frame{std::move(f), kind, tag, commit_us});
         }
         if (first) shard_.schedule(self().shared_from_this());
     }
@@ -70,7 +74,7 @@ protected:
         }
         for (auto& item : taken_) {
             if (item.f) {
-                admit(std::move(item.f), item.kind, item.tag);
+                admit(std::move(item.f), item.kind, item.tag, item.commit_us);
             } else if (item.tag) {
                 drop_tagged(item.tag);
             } else {
@@ -123,7 +127,7 @@ protected:
     // the snapshot, a patch arriving during a snapshot larger than the bound resynced forever).
     // A slower client still overflows; what one connection holds stays below twice its largest
     // snapshot plus the bound.
-    void admit(frame f, frame_kind kind, uint64_t tag = 0) {
+    void admit(frame f, frame_kind kind, uint64_t tag = 0, int64_t commit_us = 0) {
         if (closed_) return;
         bool droppable = kind == frame_kind::patch || kind == frame_kind::message;
         if (droppable) {
@@ -151,7 +155,7 @@ protected:
             allowance_ = std::max(allowance_, f->size());
         }
         queued_bytes_ += f->size();
-        queue_.push_back(queued_frame{std::move(f), kind, tag});
+        queue_.push_back(queued_frame{std::move(f), kind, tag, commit_us});
     }
 
     // Off the queue's front (written, or dropped on close).
@@ -218,7 +222,9 @@ protected:
         }
         ctx_->stats.frames_sent += in_flight_;
         ctx_->stats.bytes_sent += n;
+        int64_t now_us = ctx_->timings ? wall_now_us() : 0;
         for (; in_flight_ > 0; --in_flight_) {
+            if (now_us) (*ctx_->timings)[pipeline_stage::written].observe_span(queue_.front().commit_us, now_us);
             forget(queue_.front());
             queue_.pop_front();
         }

@@ -17,6 +17,7 @@ server::server(asio::io_context& io, hub_runner& runner, net_options opt, net_ca
     ctx_->opt = std::move(opt);
     ctx_->cb = std::move(cb);
     ctx_->runner = &runner;
+    ctx_->timings = ctx_->cb.timings;
     for (int i = 0; i < 4; ++i) ctx_->shards.push_back(std::make_shared<shard>(io));
 }
 

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "core/change.h"
 #include "core/jwt.h"
+#include "core/latency_histogram.h"
 #include "net/hub_runner.h"
 #include "net/net_metrics.h"
 #include "net/shard.h"
@@ -55,6 +56,7 @@ struct net_callbacks {
     std::function<void(std::function<void(json)> done)> admin_status;
     std::function<void(const json& request, std::function<void(int status, json body)> done)> admin_attach;
     std::function<void(const json& request, std::function<void(int status, json body)> done)> admin_detach;
+    pipeline_timings* timings = nullptr;  // where connections time the `written` stage; null: not timed
 };
 
 // Everything a session needs, shared by pointer.
@@ -66,6 +68,7 @@ struct net_context {
     net_callbacks cb;
     hub_runner* runner = nullptr;
     net_stats stats;
+    pipeline_timings* timings = nullptr;  // cb.timings
     std::atomic<uint64_t> next_id{1};
     // Origins refused so far, each logged once (http_util.cpp note_refused_origin); bounded.
     std::mutex refused_origins_mu;

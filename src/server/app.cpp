@@ -78,6 +78,7 @@ struct app::impl {
     std::condition_variable link_changed;  // with mutex_: start() waits for the first link-up
     std::string link_reason = "not connected yet";  // guarded by mutex_
     hub_stats stats_copy;                         // guarded by mutex_; refreshed on the hub strand
+    pipeline_timings timings;                     // observed by the hub and the connections (atomics)
     json last_status;                             // guarded by mutex_; outbox size, lag
 
     explicit impl(config c) : cfg(std::move(c)) {}
@@ -182,7 +183,7 @@ struct app::impl {
             s = stats_copy;
             st = last_status;
         }
-        return serve_metrics_text({s, st, link_up.load(), link_downs.load(), topics.load()});
+        return serve_metrics_text({s, st, link_up.load(), link_downs.load(), topics.load(), &timings});
     }
 };
 
@@ -226,10 +227,8 @@ void app::start() {
 
     hub::hooks hk;
     hk.now_ms = steady_ms;
-    hk.wall_us = [] {
-        return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    };
+    hk.wall_us = wall_now_us;
+    hk.timings = &m.timings;
     hk.load_topic = [&m](const std::string& topic) {
         m.loader->load_topic(topic, [&m, topic](topic_load load) {
             if (load.info.topic.empty()) load.info.topic = topic;
@@ -279,6 +278,7 @@ void app::start() {
         m.admin->publish(topic, data, std::move(done));
     };
     nc.health = [&m] { return m.health(); };
+    nc.timings = &m.timings;
     nc.metrics = [&m] { return m.metrics(); };
     // The dashboard's admin view: a fresh status on every call (it also renews the metrics'
     // copy) and attach/detach,

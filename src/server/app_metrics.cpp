@@ -38,19 +38,19 @@ std::string serve_metrics_text(const serve_metrics_input& in) {
     }
     auto labeled = [&](const std::string& name, const std::string& help, const char* type,
                        const std::map<std::string, uint64_t>& m) { prometheus::labeled(out, name, help, type, "topic", m); };
-    {
+    if (in.timings) {
+        const pipeline_timings& t = *in.timings;
+        // Kept under its old name: commit → patches handed to connections.
         std::string name = "pglive_commit_to_send_seconds";
         prometheus::family(out, name, "commit time (outbox ts) to patches handed to connections", "histogram");
-        uint64_t cumulative = 0;
-        for (size_t i = 0; i < std::size(hub_stats::latency_buckets); ++i) {
-            cumulative += s.latency_counts[i];
-            char le[32];
-            snprintf(le, sizeof le, "%g", hub_stats::latency_buckets[i]);
-            prometheus::sample(out, name + "_bucket", double(cumulative), std::string("le=\"") + le + "\"");
-        }
-        prometheus::sample(out, name + "_bucket", double(s.latency_count), "le=\"+Inf\"");
-        prometheus::sample(out, name + "_sum", s.latency_sum);
-        prometheus::sample(out, name + "_count", double(s.latency_count));
+        prometheus::histogram(out, name, t[pipeline_stage::handed]);
+        name = "pglive_stage_seconds";
+        prometheus::family(out, name,
+                           "commit time (outbox ts) to the end of each stage: sequenced, read by the listener, "
+                           "taken by the hub, handed to connections, written to the socket",
+                           "histogram");
+        for (size_t i = 0; i < pipeline_stage_count; ++i)
+            prometheus::histogram(out, name, t.stage[i], std::string("stage=\"") + stage_name(pipeline_stage(i)) + "\"");
     }
     labeled("pglive_changes_total", "captured changes per topic", "counter", s.changes_by_topic);
     labeled("pglive_topic_patches_total", "patch frames sent per topic", "counter", s.patches_by_topic);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/exact_json.h"
+#include "core/latency_histogram.h"
 #include "hub/hub_metrics.h"
 
 namespace pglive {
@@ -16,6 +17,7 @@ struct serve_metrics_input {
     bool link_up = false;
     uint64_t link_downs = 0;
     size_t topics = 0;
+    const pipeline_timings* timings = nullptr;  // the stage timings, when kept
 };
 
 // The Prometheus text exposition of everything serve knows (net adds its own series).

@@ -949,5 +949,43 @@ TEST_F(protocol_e2e, metrics_are_present_and_move) {
     EXPECT_NE(after.find("# TYPE pglive_transactions_total counter"), std::string::npos);
 }
 
+
+// Issue 12: every millisecond accounted for. Each transaction delivered is timed from its commit
+// at every stage, and the stages follow each other: a later stage's total can never be below an
+// earlier one's (each transaction ends a later stage after the earlier one).
+TEST_F(protocol_e2e, stage_timings_cover_every_transaction_in_order) {
+    sql("CREATE TABLE public.proto_stages (id int PRIMARY KEY); SELECT pglive.attach('public.proto_stages');");
+    auto s = serve();
+    const std::string T = "public.proto_stages";
+    ws_conn c(s.port);
+    c.subscribe({{"topic", T}});
+    ASSERT_TRUE(c.pump_until([&] { return c.subs[T].snapshots >= 1; }));
+    const int n = 20;
+    for (int i = 1; i <= n; ++i) sql("INSERT INTO public.proto_stages VALUES (" + std::to_string(i) + ")");
+    int64_t last = last_position();
+    ASSERT_TRUE(c.pump_until([&] { return c.subs[T].pos >= last; }));
+    auto count = [](const std::string& text, const char* stage) {
+        return metric(text, std::string("pglive_stage_seconds_count{stage=\"") + stage + "\"}");
+    };
+    auto sum = [](const std::string& text, const char* stage) {
+        return metric(text, std::string("pglive_stage_seconds_sum{stage=\"") + stage + "\"}");
+    };
+    const char* stages[] = {"sequenced", "read", "hub", "handed", "written"};
+    std::string text;
+    EXPECT_TRUE(eventually([&] {
+        text = metrics_of(s.port);
+        for (const char* st : stages)
+            if (count(text, st) != n) return false;
+        return true;
+    }, 10s)) << text;
+    // `handed` ends when the hub has handed the frame to every subscriber; a connection on the
+    // other thread may write it before that, so `written` follows `hub`, not `handed`.
+    for (auto [a, b] : {std::pair{"sequenced", "read"}, {"read", "hub"}, {"hub", "handed"}, {"hub", "written"}})
+        EXPECT_LE(sum(text, a), sum(text, b)) << a << " then " << b << ":\n" << text;
+    EXPECT_GT(sum(text, "written"), 0) << text;
+    EXPECT_EQ(metric(text, "pglive_commit_to_send_seconds_count"), n) << text;
+    EXPECT_NE(text.find("pglive_stage_seconds_bucket{stage=\"written\",le=\"+Inf\"} 20"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace pglive

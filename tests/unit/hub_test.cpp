@@ -11,7 +11,7 @@ struct recording_client : client {
     std::vector<std::pair<frame, frame_kind>> got;
     int resynced_count = 0;
     wire_format fmt = wire_format::json;
-    void send(frame f, frame_kind k, uint64_t) override { got.emplace_back(std::move(f), k); }
+    void send(frame f, frame_kind k, uint64_t, int64_t) override { got.emplace_back(std::move(f), k); }
     void resynced() override { ++resynced_count; }
     wire_format format() const override { return fmt; }
     std::vector<json> messages() const {
@@ -422,7 +422,7 @@ struct long_poll : client {
     std::vector<frame> got;
     long_poll(hub& hb, conn_id i, const subscribe_request& r, std::vector<poll_answer>& answers)
         : h(hb), id(i), out(answers), ex(poll_exchange::kind::poll, r.topic, r.since) {}
-    void send(frame f, frame_kind, uint64_t) override { got.push_back(std::move(f)); }
+    void send(frame f, frame_kind, uint64_t, int64_t) override { got.push_back(std::move(f)); }
     void resynced() override {}
     wire_format format() const override { return wire_format::poll; }
     void act(poll_exchange::step s) {
