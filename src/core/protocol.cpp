@@ -153,9 +153,10 @@ std::string snapshot_message(const std::string& sub, const std::string& topic, i
 }
 
 std::string patch_message(const std::string& sub, const std::string& topic, int64_t pos, const std::string& ts,
-                          const json& ops) {
-    return dump_exact(json{{"type", "patch"}, {"sub", sub},  {"topic", topic},
-                           {"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}});
+                          const json& ops, int64_t from) {
+    json m{{"type", "patch"}, {"sub", sub}, {"topic", topic}, {"pos", std::to_string(pos)}, {"ts", ts}, {"patch", ops}};
+    if (from >= 0) m["from"] = std::to_string(from);
+    return dump_exact(m);
 }
 
 std::string message_message(const std::string& topic, const json& data) {

@@ -87,8 +87,9 @@ rows_form parse_rows_form(const std::optional<std::string>& text);
 std::string subscribed_message(const std::string& ref, const std::string& sub, const std::string& topic,
                                const std::vector<std::string>& key, const std::vector<std::string>& columns);
 std::string snapshot_message(const std::string& sub, const std::string& topic, int64_t pos, const json& rows);
+// `from` >= 0: a catch-up patch covering every transaction after `from` up to `pos`.
 std::string patch_message(const std::string& sub, const std::string& topic, int64_t pos, const std::string& ts,
-                          const json& ops);
+                          const json& ops, int64_t from = -1);
 std::string message_message(const std::string& topic, const json& data);
 std::string unsubscribed_message(const std::string& ref, const std::string& sub);
 std::string pong_message(const std::string& ref);

@@ -22,7 +22,7 @@ std::string protocol_text(const outgoing& o) {
     case outgoing::what::snapshot:
         return snapshot_message(o.sub, o.topic, o.pos, *o.body);
     case outgoing::what::patch:
-        return patch_message(o.sub, o.topic, o.pos, o.ts, *o.body);
+        return patch_message(o.sub, o.topic, o.pos, o.ts, *o.body, o.from);
     case outgoing::what::message:
         return message_message(o.topic, *o.body);
     case outgoing::what::user_message:

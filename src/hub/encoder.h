@@ -25,6 +25,7 @@ struct outgoing {
     std::string topic;  // user_message: the user
     int64_t pos = -1;   // snapshot, patch, message; -1: none
     std::string ts;     // patch
+    int64_t from = -1;  // a catch-up patch: it covers every transaction after this position
     const json* body = nullptr;  // snapshot rows, patch ops, message data
     const std::vector<std::string>* key = nullptr;      // subscribed
     const std::vector<std::string>* columns = nullptr;  // subscribed

@@ -161,7 +161,7 @@ void hub::disconnect(conn_id id) {
     stats_.connections = m.conns.size();
 }
 
-void hub::resync(conn_id id) {
+void hub::resync(conn_id id, const std::unordered_map<uint64_t, int64_t>& have) {
     auto& m = *impl_;
     auto it = m.conns.find(id);
     if (it == m.conns.end()) return;
@@ -169,6 +169,9 @@ void hub::resync(conn_id id) {
     for (auto& [name, s] : it->second.subs) {
         if (!s->sh) continue;
         auto& t = m.topics.at(s->topic);
+        auto h = have.find(s->tag);
+        bool live = s->ph == impl::subscription::phase::live && t.loaded();
+        if (live && h != have.end() && m.catch_up(t, *s, h->second)) continue;
         s->since.reset();  // whatever it was waiting for, a snapshot is now the answer
         if (t.loaded()) m.send_snapshot(t, *s);
         else s->ph = impl::subscription::phase::waiting_load;

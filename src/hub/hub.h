@@ -75,9 +75,12 @@ public:
     void subscribe(conn_id id, const subscribe_request& req);
     void unsubscribe(conn_id id, const unsubscribe_request& req);
     void disconnect(conn_id id);
-    // The connection dropped patches (queue overflow) and has drained: send each of its
-    // subscriptions a fresh snapshot, then client::resynced().
-    void resync(conn_id id);
+    // The connection dropped patches (queue overflow) and has drained. `have`: per subscription
+    // tag, the position of the last snapshot or patch it wrote. A subscription whose view at that
+    // position the hub can bring up to date from its history gets one catch-up patch covering
+    // every transaction since (PROTOCOL §4: `from`), unless that would be larger than a
+    // snapshot; every other one a fresh snapshot. Then client::resynced().
+    void resync(conn_id id, const std::unordered_map<uint64_t, int64_t>& have = {});
     // Pushes {"type":"message"} to every connection of `user` (POST /api/publish {"user":…}).
     void publish_user(const std::string& user, const json& data);
 

@@ -51,7 +51,7 @@ void hub::impl::send_snapshot(topic& t, subscription& s) {
     client* c = client_of(s);
     if (!c) return;
     auto o = sub_message(outgoing::what::snapshot, s.sub, s.topic, t.table.position, {}, rows);
-    c->send(encode(c->format(), o), frame_kind::snapshot, s.tag);
+    c->send(encode(c->format(), o), frame_kind::snapshot, s.tag, {t.table.position, 0});
     ++stats().snapshots_sent;
 }
 
@@ -62,9 +62,28 @@ void hub::impl::send_patch(subscription& s, int64_t pos, const std::string& ts, 
     client* c = client_of(s);
     if (!c) return;
     auto o = sub_message(outgoing::what::patch, s.sub, s.topic, pos, ts, ops);
-    c->send(encode(c->format(), o), frame_kind::patch, s.tag);
+    c->send(encode(c->format(), o), frame_kind::patch, s.tag, {pos, 0});
     ++stats().patches_sent;
     ++stats().patches_by_topic[s.topic];
+}
+
+bool hub::impl::catch_up(topic& t, subscription& s, int64_t have) {
+    if (s.sh->view.windowed() || have > s.min_position) return false;
+    auto merged = t.table.merged_after(have);
+    if (!merged || merged->rows.size() > t.table.rows.size()) return false;
+    json ops = shape::delta_ops(*merged, s.sh->view.filter());
+    s.min_position = t.table.position;
+    ++stats().catch_ups;
+    if (ops.empty()) return true;  // nothing it missed was in its view
+    client* c = client_of(s);
+    if (!c) return true;
+    auto o = sub_message(outgoing::what::patch, s.sub, s.topic, merged->position, merged->ts, ops);
+    o.from = have;
+    // A snapshot-class frame: it ends a resync, so the connection admits it while dropping patches.
+    c->send(encode(c->format(), o), frame_kind::snapshot, s.tag, {merged->position, 0});
+    ++stats().patches_sent;
+    ++stats().patches_by_topic[s.topic];
+    return true;
 }
 
 // Live fan-out of one applied transaction: ops computed once per shape, each frame serialized
@@ -87,7 +106,7 @@ void hub::impl::fan_out(topic& t, const topic_tx& tx) {
             if (b == frames.end()) {
                 b = frames.emplace(frames.end(), sub_message(outgoing::what::patch, s->sub, s->topic, tx.position, tx.ts, ops));
             }
-            c->send(b->get(c->format()), frame_kind::patch, s->tag, tx.ts_us);
+            c->send(b->get(c->format()), frame_kind::patch, s->tag, {tx.position, tx.ts_us});
             ++sent;
         }
     }

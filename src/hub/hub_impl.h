@@ -87,6 +87,11 @@ struct hub::impl {
     void send_snapshot(topic& t, subscription& s);
     void send_patch(subscription& s, int64_t pos, const std::string& ts, const json& ops);  // resume
     void fan_out(topic& t, const topic_tx& tx);  // live: ops once per shape, frames shared
+    // Resync of a live subscription whose client's view is at `have`: one patch merging every
+    // transaction since (a `from` patch). False when a snapshot must answer instead: a window
+    // (its state at `have` is not kept), history short of `have`, a TRUNCATE among them, or
+    // more rows touched than the table holds (the snapshot is then the smaller message).
+    bool catch_up(topic& t, subscription& s, int64_t have);
     void deliver_messages(topic& t, int64_t pos, const std::vector<json>& messages);
 
     // --- hub_resume.cpp: a subscription from its request to live

@@ -149,6 +149,27 @@ void table_state::remember(std::shared_ptr<const topic_tx> tx, size_t limit) {
     }
 }
 
+std::optional<topic_tx> table_state::merged_after(int64_t after) const {
+    if (after < history_floor) return std::nullopt;
+    topic_tx out;
+    out.position = after;
+    std::unordered_map<std::string, size_t> at;  // key → its index in out.rows
+    for (auto& tx : history) {
+        if (tx->position <= after) continue;
+        if (tx->truncated) return std::nullopt;
+        out.position = tx->position;
+        out.ts = tx->ts;
+        out.ts_us = tx->ts_us;
+        for (auto& d : tx->rows) {
+            auto [it, fresh] = at.emplace(d.key, out.rows.size());
+            if (fresh) out.rows.push_back(d);
+            else out.rows[it->second].after = d.after;
+        }
+    }
+    std::erase_if(out.rows, [](const row_delta& d) { return d.before == d.after; });
+    return out;
+}
+
 std::shared_ptr<const topic_tx> table_state::take(const transaction& tx, size_t history_limit) {
     auto applied = apply(tx);
     if (applied->rows.empty() && applied->messages.empty()) return nullptr;

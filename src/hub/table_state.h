@@ -61,6 +61,11 @@ public:
     std::shared_ptr<topic_tx> apply(const transaction& tx);
     // Into the history ring (at most `limit` transactions; the floor moves up behind them).
     void remember(std::shared_ptr<const topic_tx> tx, size_t limit);
+    // Every transaction after `after` up to `position`, merged into one: each row's state before
+    // the first and after the last (rows back where they were say nothing), in first-touch
+    // order; position and ts are the last one's. Nullopt when history does not reach back to
+    // `after`, or a TRUNCATE is among them (the rows it removed are not in the deltas).
+    std::optional<topic_tx> merged_after(int64_t after) const;
     // A loaded topic takes one transaction: rows and history. Null when it said nothing.
     std::shared_ptr<const topic_tx> take(const transaction& tx, size_t history_limit);
     // The load has answered and the stream has reached its label (docs/DESIGN.md, "Snapshot

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct queued_frame {
     frame f;
     frame_kind kind = frame_kind::reply;
     uint64_t tag = 0;  // the subscription a snapshot or patch belongs to
-    int64_t commit_us = 0;  // a live patch's commit time: timed when written (stage `written`)
+    frame_stamp stamp;  // its position (resync: the catch-up starts there); commit time: timed when written
 };
 
 template <class Derived>
@@ -44,8 +45,8 @@ public:
     outbound(std::shared_ptr<net_context> ctx, shard& on) : ctx_(std::move(ctx)), shard_(on), id_(ctx_->next_id++) {}
 
     // From the hub's strand: into the inbox; the first item of a batch wakes our strand.
-    void send(frame f, frame_kind kind, uint64_t tag, int64_t commit_us = 0) override {
-        to_inbox(std::move(f), kind, tag, commit_us);
+    void send(frame f, frame_kind kind, uint64_t tag, frame_stamp stamp = {}) override {
+        to_inbox(std::move(f), kind, tag, stamp);
     }
     // Ordered with the frames: null frames in the inbox are markers (queued_frame).
     void resynced() override { to_inbox(nullptr, frame_kind::reply, 0); }
@@ -56,12 +57,12 @@ public:
 protected:
     Derived& self() { return static_cast<Derived&>(*this); }
 
-    void to_inbox(frame f, frame_kind kind, uint64_t tag = 0, int64_t commit_us = 0) {
+    void to_inbox(frame f, frame_kind kind, uint64_t tag = 0, frame_stamp stamp = {}) {
         bool first;
         {
             std::lock_guard<std::mutex> g(inbox_mu_);
             first = inbox_.empty();
-            inbox_.push_back(queued_frame{std::move(f), kind, tag, commit_us});
+            inbox_.push_back(queued_frame{std::move(f), kind, tag, stamp});
         }
         if (first) shard_.schedule(self().shared_from_this());
     }
@@ -74,7 +75,7 @@ protected:
         }
         for (auto& item : taken_) {
             if (item.f) {
-                admit(std::move(item.f), item.kind, item.tag, item.commit_us);
+                admit(std::move(item.f), item.kind, item.tag, item.stamp);
             } else if (item.tag) {
                 drop_tagged(item.tag);
             } else {
@@ -127,7 +128,7 @@ protected:
     // the snapshot, a patch arriving during a snapshot larger than the bound resynced forever).
     // A slower client still overflows; what one connection holds stays below twice its largest
     // snapshot plus the bound.
-    void admit(frame f, frame_kind kind, uint64_t tag = 0, int64_t commit_us = 0) {
+    void admit(frame f, frame_kind kind, uint64_t tag = 0, frame_stamp stamp = {}) {
         if (closed_) return;
         bool droppable = kind == frame_kind::patch || kind == frame_kind::message;
         if (droppable) {
@@ -155,7 +156,7 @@ protected:
             allowance_ = std::max(allowance_, f->size());
         }
         queued_bytes_ += f->size();
-        queue_.push_back(queued_frame{std::move(f), kind, tag, commit_us});
+        queue_.push_back(queued_frame{std::move(f), kind, tag, stamp});
     }
 
     // Off the queue's front (written, or dropped on close).
@@ -193,6 +194,7 @@ protected:
 
     // A replaced or ended subscription: its frames not yet being written go.
     void drop_tagged(uint64_t tag) {
+        written_pos_.erase(tag);
         std::deque<queued_frame> keep;
         for (size_t i = 0; i < queue_.size(); ++i) {
             auto& item = queue_[i];
@@ -224,8 +226,10 @@ protected:
         ctx_->stats.bytes_sent += n;
         int64_t now_us = ctx_->timings ? wall_now_us() : 0;
         for (; in_flight_ > 0; --in_flight_) {
-            if (now_us) (*ctx_->timings)[pipeline_stage::written].observe_span(queue_.front().commit_us, now_us);
-            forget(queue_.front());
+            auto& item = queue_.front();
+            if (now_us) (*ctx_->timings)[pipeline_stage::written].observe_span(item.stamp.commit_us, now_us);
+            if (item.tag && item.stamp.pos) written_pos_[item.tag] = item.stamp.pos;
+            forget(item);
             queue_.pop_front();
         }
         // Caught up after its snapshots: back to the plain bound.
@@ -245,7 +249,8 @@ protected:
     void maybe_ask_resync() {
         if (!resyncing_ || resync_asked_ || writing_ || !queue_.empty()) return;
         resync_asked_ = true;
-        ctx_->runner->post([id = id_](hub& h) { h.resync(id); });
+        // Everything queued has been written: where each subscription's client stands.
+        ctx_->runner->post([id = id_, have = written_pos_](hub& h) { h.resync(id, have); });
     }
 
     std::shared_ptr<net_context> ctx_;
@@ -256,6 +261,9 @@ protected:
     std::vector<queued_frame> taken_;  // strand-only: the batch being admitted
     std::deque<queued_frame> queue_;
     size_t in_flight_ = 0;  // frames at the queue's front handed to the current write
+    // Per subscription tag, the position of the last snapshot or patch written: a resync asks
+    // the hub to catch up from there (hub::resync).
+    std::unordered_map<uint64_t, int64_t> written_pos_;
     size_t queued_bytes_ = 0;
     size_t snapshot_bytes_ = 0;   // of queued_bytes_, in snapshot frames
     size_t snapshot_frames_ = 0;  // of queue_

@@ -39,7 +39,7 @@ void poll_session::start() {
     });
 }
 
-void poll_session::send(frame f, frame_kind, uint64_t, int64_t) {
+void poll_session::send(frame f, frame_kind, uint64_t, frame_stamp) {
     if (!f) return;
     bool first;
     {

@@ -25,7 +25,7 @@ public:
     void start();
 
     // client: on the hub's strand; the frames hop to ours.
-    void send(frame f, frame_kind kind, uint64_t tag, int64_t commit_us) override;
+    void send(frame f, frame_kind kind, uint64_t tag, frame_stamp) override;
     void resynced() override {}  // nothing is ever dropped here: the hub never resyncs us
     wire_format format() const override { return wire_format::poll; }
 

@@ -24,6 +24,8 @@ std::string serve_metrics_text(const serve_metrics_input& in) {
     gauge("pglive_snapshots_sent_total", "snapshot frames handed to connections", "counter", double(s.snapshots_sent));
     gauge("pglive_messages_sent_total", "published messages handed to connections", "counter", double(s.messages_sent));
     gauge("pglive_resyncs_total", "slow connections resynchronised with a snapshot", "counter", double(s.resyncs));
+    gauge("pglive_catch_ups_total", "subscriptions of resynced connections brought up to date by one merged patch",
+          "counter", double(s.catch_ups));
     gauge("pglive_undecodable_changes_total", "captured changes pglive could not decode (skipped, logged)", "counter",
           double(s.undecodable_changes));
     gauge("pglive_attached_tables", "attached tables", "gauge", double(in.topics));

@@ -876,6 +876,62 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
     EXPECT_EQ(stalled.subs[T].state, rows_of("SELECT * FROM " + T));
 }
 
+// Issue 12: overload without collapse. A client that falls behind while the server still holds
+// the transactions it missed gets them merged into one patch (`from` its position), not a
+// snapshot of the table, and ends exact.
+TEST_F(protocol_e2e, a_stalled_client_catches_up_with_one_merged_patch) {
+    const std::string T = "public.proto_catchup";
+    sql("CREATE TABLE public.proto_catchup (id int PRIMARY KEY, n int, body text);"
+        "INSERT INTO public.proto_catchup SELECT i, 0, '' FROM generate_series(1, 50) i;"
+        "SELECT pglive.attach('public.proto_catchup');");
+    auto s = serve({"--max-queue-frames", "64", "--max-queue-bytes", "262144", "--batch-transactions", "32",
+                    "--history-transactions", "100000"});
+    ws_conn fast(s.port), stalled(s.port);
+    for (auto* c : {&fast, &stalled}) c->subscribe({{"topic", T}});
+    int64_t start = last_position();
+    // ~24 MB of updates to 50 rows: far past what the socket buffers and the queue bound hold.
+    const int writers = 3, per_writer = 1000;
+    const std::string body(8000, 'y');
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w)
+        threads.emplace_back([&, w] {
+            auto conn = open_connection(proto_pg().conninfo(), "test-writer");
+            for (int i = 0; i < per_writer; ++i) {
+                pqxx::work t(*conn);
+                t.exec_params("UPDATE public.proto_catchup SET n = n + 1, body = $1 WHERE id = $2",
+                              std::to_string(i) + body, 1 + (w * per_writer + i) % 50);
+                t.commit();
+            }
+        });
+    std::atomic<int64_t> target{INT64_MAX};
+    std::thread reader([&] { fast.pump_until([&] { return fast.subs[T].pos >= target.load(); }, 120s); });
+    for (auto& t : threads) t.join();
+    int64_t last = last_position();
+    target = last;
+    reader.join();
+    ASSERT_GE(fast.subs[T].pos, last);
+    json table = rows_of("SELECT * FROM " + T);
+    EXPECT_EQ(fast.subs[T].state, table);
+    EXPECT_EQ(fast.subs[T].positions(), positions_of(T, start));
+
+    ASSERT_TRUE(stalled.pump_until([&] { return stalled.subs[T].pos >= last; }, 60s)) << "at " << stalled.subs[T].pos;
+    auto& v = stalled.subs[T];
+    EXPECT_EQ(v.state, table);
+    EXPECT_EQ(v.snapshots, 1) << "caught up by a snapshot instead of a merged patch";
+    EXPECT_GE(v.catch_ups, 1);
+    EXPECT_EQ(v.misplaced_catch_ups, 0);
+    EXPECT_TRUE(strictly_increasing(v.positions()));
+    EXPECT_LT(v.patches.size(), size_t(writers * per_writer)) << "it was never behind";
+    auto text = metrics_of(s.port);
+    EXPECT_GE(metric(text, "pglive_queue_overflows_total"), 1) << text;
+    EXPECT_TRUE(eventually([&] { return metric(metrics_of(s.port), "pglive_catch_ups_total") >= 1; }, 10s));
+    // Live again afterwards.
+    sql("UPDATE public.proto_catchup SET body = 'after' WHERE id = 1");
+    last = last_position();
+    ASSERT_TRUE(stalled.pump_until([&] { return stalled.subs[T].pos >= last; }));
+    EXPECT_EQ(stalled.subs[T].state, rows_of("SELECT * FROM " + T));
+}
+
 // Receives NOTIFYs on channel pglive into a list.
 struct notify_log : pqxx::notification_receiver {
     std::vector<std::string> payloads;

@@ -602,27 +602,34 @@ TEST_F(net_fixture, stalled_client_is_bounded_and_resynced_fast_ones_get_every_p
     EXPECT_GE(metric(text, "pglive_queue_overflows_total"), 1) << text;
     EXPECT_GE(metric(text, "pglive_frames_dropped_total"), 1);
 
-    // The stalled client drains: a prefix of patches in order, then a fresh snapshot of now.
+    // The stalled client drains: a prefix of patches in order, then one resync message: a patch
+    // merging everything it missed (`from` exactly where it stands; the hub holds the history
+    // here), or a fresh snapshot of now.
     json state = slow_snap["rows"];
     int64_t last = std::stoll(slow_snap["pos"].get<std::string>());
-    int snapshots = 0;
+    int resyncs = 0;
     auto deadline = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < deadline) {
         auto m = slow->read(10s);
-        ASSERT_TRUE(m) << "the stalled client got no fresh snapshot";
+        ASSERT_TRUE(m) << "the stalled client was never resynced";
         int64_t pos = std::stoll((*m)["pos"].get<std::string>());
         if ((*m)["type"] == "snapshot") {
-            ++snapshots;
+            ++resyncs;
             state = (*m)["rows"];
             EXPECT_GE(pos, last);
+        } else if ((*m)["type"] == "patch" && m->contains("from")) {
+            ++resyncs;
+            EXPECT_EQ((*m)["from"], std::to_string(last)) << "a catch-up must start where the client stands";
+            EXPECT_GT(pos, last);
+            state = state.patch((*m)["patch"]);
         } else if ((*m)["type"] == "patch") {
             EXPECT_EQ(pos, last + 1) << "patches before the resync must be a gapless prefix";
             state = state.patch((*m)["patch"]);
         }
         last = pos;
-        if (snapshots > 0 && last == transactions) break;
+        if (resyncs > 0 && last == transactions) break;
     }
-    EXPECT_EQ(snapshots, 1);
+    EXPECT_EQ(resyncs, 1);
     EXPECT_EQ(last, transactions);
     EXPECT_EQ(state, table_state());
 }

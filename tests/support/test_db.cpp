@@ -66,6 +66,10 @@ void view::take(const json& m) {
         pos = std::stoll(m["pos"].get<std::string>());
         ++snapshots;
     } else if (m["type"] == "patch") {
+        if (m.contains("from")) {
+            ++catch_ups;
+            if (std::stoll(m["from"].get<std::string>()) != pos) ++misplaced_catch_ups;
+        }
         state.patch_inplace(m["patch"]);  // in place: a copy per patch would make the client the bottleneck
         pos = std::stoll(m["pos"].get<std::string>());
         patches.push_back(m);

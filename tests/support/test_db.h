@@ -40,6 +40,8 @@ struct view {
     int64_t pos = -1;
     int snapshots = 0;
     std::vector<json> patches;  // whole patch messages, in arrival order
+    int catch_ups = 0;          // patches with `from` (a resync's merged patch)
+    int misplaced_catch_ups = 0;  // …whose `from` was not this view's position: it would skip or repeat
 
     void take(const json& m);
     std::vector<int64_t> positions() const;

@@ -9,9 +9,18 @@ namespace {
 
 struct recording_client : client {
     std::vector<std::pair<frame, frame_kind>> got;
+    std::vector<std::pair<uint64_t, frame_stamp>> stamps;  // each frame's tag and stamp, as `got`
     int resynced_count = 0;
     wire_format fmt = wire_format::json;
-    void send(frame f, frame_kind k, uint64_t, int64_t) override { got.emplace_back(std::move(f), k); }
+    void send(frame f, frame_kind k, uint64_t tag, frame_stamp st) override {
+        got.emplace_back(std::move(f), k);
+        stamps.emplace_back(tag, st);
+    }
+    // Forgets every frame after the first `n` (what a connection dropped on overflow).
+    void drop_after(size_t n) {
+        got.resize(n);
+        stamps.resize(n);
+    }
     void resynced() override { ++resynced_count; }
     wire_format format() const override { return fmt; }
     std::vector<json> messages() const {
@@ -368,6 +377,83 @@ TEST_F(hub_fixture, resync_sends_fresh_snapshots_then_resynced) {
     EXPECT_EQ(snaps[1]["rows"].size(), 2u);
 }
 
+// Issue 12: a connection that overflowed says where its client stands; the hub merges every
+// transaction since into one patch (`from`), whose ops applied to that state give the view now.
+TEST_F(hub_fixture, resync_catches_up_with_one_merged_patch_from_where_the_client_stands) {
+    auto c = connect(1);
+    h->subscribe(1, sub("open", {"status=eq.open"}));
+    load(0, {row(1, "open", 1), row(2, "open", 2), row(5, "open", 5)});
+    ASSERT_EQ(c->of_type("snapshot").size(), 1u);
+    uint64_t tag = c->stamps.back().first;
+    size_t kept = c->got.size();  // the client has the snapshot at 0; everything after is dropped
+    // Five transactions: what the fixture's history holds.
+    h->on_transactions({tx(1, 201, {ins(row(3, "open", 3)), upd(row(5, "open", 5), row(5, "open", 6))}),
+                        tx(2, 202, {upd(row(1, "open", 1), row(1, "closed", 1))}),   // leaves the view
+                        tx(3, 203, {upd(row(3, "open", 3), row(3, "open", 30))}),
+                        tx(4, 204, {del(row(2, "open", 2)), ins(row(4, "closed", 4))}),
+                        tx(6, 206, {upd(row(5, "open", 6), row(5, "open", 5))})});  // back as it was
+    c->drop_after(kept);
+    h->resync(1, {{tag, 0}});
+    EXPECT_EQ(c->resynced_count, 1);
+    EXPECT_EQ(c->of_type("snapshot").size(), 1u) << "a catch-up, not a snapshot";
+    auto patches = c->of_type("patch");
+    ASSERT_EQ(patches.size(), 1u);
+    EXPECT_EQ(patches[0]["from"], "0");
+    EXPECT_EQ(patches[0]["pos"], "6");
+    EXPECT_EQ(c->got.back().second, frame_kind::snapshot) << "admitted while the connection drops patches";
+    EXPECT_EQ(c->stamps.back().second.pos, 6);
+    // Row 5 went and came back: nothing to say about it.
+    for (auto& op : patches[0]["patch"]) EXPECT_NE(op["path"].get<std::string>().rfind("/5", 0), 0u) << op;
+    EXPECT_EQ(c->state("open"), (json{{"3", row(3, "open", 30)}, {"5", row(5, "open", 5)}}));
+    // Live again after it: the next transaction is an ordinary patch.
+    h->on_transactions({tx(7, 207, {ins(row(7, "open", 7))})});
+    ASSERT_EQ(c->of_type("patch").size(), 2u);
+    EXPECT_EQ(c->of_type("patch")[1]["pos"], "7");
+    EXPECT_FALSE(c->of_type("patch")[1].contains("from"));
+}
+
+TEST_F(hub_fixture, resync_answers_a_snapshot_where_a_catch_up_cannot_be_exact_or_small) {
+    auto once = [&](auto&& setup, const char* why) {
+        SetUp();
+        auto c = connect(1);
+        auto req = sub("s");
+        if (std::string(why) == "window") {
+            req.limit = 2;
+            req.order = "amount.desc";
+        }
+        h->subscribe(1, req);
+        load(0, {row(1, "open", 1), row(2, "open", 2), row(3, "open", 3)});
+        uint64_t tag = c->stamps.back().first;
+        size_t kept = c->got.size();
+        int64_t have = setup();
+        c->drop_after(kept);
+        h->resync(1, {{tag, have}});
+        EXPECT_EQ(c->of_type("patch").size(), 0u) << why;
+        ASSERT_EQ(c->of_type("snapshot").size(), 2u) << why;
+        EXPECT_EQ(c->resynced_count, 1) << why;
+    };
+    // A window: its rows at the client's position are not kept.
+    once([&] { h->on_transactions({tx(1, 201, {ins(row(4, "open", 4))})}); return int64_t(0); }, "window");
+    // History (5 transactions here) no longer reaches back to the client's position.
+    once([&] {
+        for (int i = 1; i <= 7; ++i) h->on_transactions({tx(i, 200 + i, {upd(row(1, "open", i - 1 == 0 ? 1 : i - 1), row(1, "open", i == 1 ? 10 : i))})});
+        return int64_t(0);
+    }, "history");
+    // A TRUNCATE in between: the rows it removed are not in the deltas.
+    once([&] {
+        h->on_transactions({tx(1, 201, {change{"public.orders", op_kind::truncate, json(), json()}})});
+        return int64_t(0);
+    }, "truncate");
+    // More rows touched than the table holds: the snapshot is the smaller message.
+    once([&] {
+        h->on_transactions({tx(1, 201, {ins(row(4, "open", 4)), ins(row(6, "open", 6)), del(row(1, "open", 1)),
+                                        del(row(2, "open", 2))})});
+        return int64_t(0);
+    }, "larger");
+    // A position the hub never sent it.
+    once([&] { h->on_transactions({tx(1, 201, {ins(row(4, "open", 4))})}); return int64_t(9); }, "unknown");
+}
+
 TEST_F(hub_fixture, refusals_carry_their_codes) {
     access reader;
     reader.topics = {"private.*"};
@@ -422,7 +508,7 @@ struct long_poll : client {
     std::vector<frame> got;
     long_poll(hub& hb, conn_id i, const subscribe_request& r, std::vector<poll_answer>& answers)
         : h(hb), id(i), out(answers), ex(poll_exchange::kind::poll, r.topic, r.since) {}
-    void send(frame f, frame_kind, uint64_t, int64_t) override { got.push_back(std::move(f)); }
+    void send(frame f, frame_kind, uint64_t, frame_stamp) override { got.push_back(std::move(f)); }
     void resynced() override {}
     wire_format format() const override { return wire_format::poll; }
     void act(poll_exchange::step s) {

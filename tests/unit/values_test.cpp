@@ -320,7 +320,7 @@ TEST(typed_filter, untyped_columns_still_compare_numbers_exactly) {
 
 struct text_client : client {
     std::vector<std::string> texts;
-    void send(frame f, frame_kind, uint64_t, int64_t) override { texts.push_back(*f); }
+    void send(frame f, frame_kind, uint64_t, frame_stamp) override { texts.push_back(*f); }
     void resynced() override {}
     wire_format format() const override { return wire_format::json; }
 };
@@ -445,7 +445,7 @@ TEST(values_hub, typed_filters_exact_frames_and_undecodable_changes) {
     struct rows_client : client {  // a REST rows request is a hub client of its own (net/poll_session)
         poll_exchange ex{poll_exchange::kind::rows, "public.v", std::nullopt};
         std::string body;
-        void send(frame f, frame_kind, uint64_t, int64_t) override {
+        void send(frame f, frame_kind, uint64_t, frame_stamp) override {
             if (ex.take(*f) == poll_exchange::step::answer) body = ex.answer().body;
         }
         void resynced() override {}
