@@ -140,6 +140,15 @@ json group_values(const aggregate_spec& spec, const json& row) {
 
 std::string group_key(const aggregate_spec& spec, const json& values) {
     if (spec.group.empty()) return "*";
+    if (spec.group.size() == 1) {
+        // NULL is `null`; so that no string can take its key, a string that is `null` or begins
+        // with a double quote is written as its JSON string (`"null"`): keys never collide.
+        const json& v = values.at(spec.group[0]);
+        if (v.is_string()) {
+            const auto& s = v.get_ref<const std::string&>();
+            if (s == "null" || (!s.empty() && s[0] == '"')) return dump_exact(v);
+        }
+    }
     return row_key(values, spec.group);
 }
 

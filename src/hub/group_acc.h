@@ -48,7 +48,8 @@ private:
     std::vector<term_acc> acc_;
 };
 
-// The group columns of `row` as an object, and its group key (row-key rules; no group: "*").
+// The group columns of `row` as an object, and its group key (row-key rules; no group: "*"; one
+// column: NULL is `null`, and a string `null` or one beginning with `"` is JSON-quoted).
 json group_values(const aggregate_spec& spec, const json& row);
 std::string group_key(const aggregate_spec& spec, const json& values);
 
