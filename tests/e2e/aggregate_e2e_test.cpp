@@ -255,7 +255,11 @@ TEST_F(aggregate_e2e, sums_and_averages_match_postgresql_exactly) {
               " (4, 2, 1, 1.5, 1, NULL), (5, 2, 2, 2.25, 2, 2.5),"
               " (6, 3, 3, 1e-40, 0, 1), (7, 3, 0, 0, 0, 2), (8, 3, 0, 0, 0, 3),"
               " (9, 4, NULL, NULL, NULL, NULL),"
-              " (10, 5, 7, 7, 7, 0), (11, 5, -7, -7, -7, 0);"
+              " (10, 5, 7, 7, 7, 0), (11, 5, -7, -7, -7, 0),"
+              // numeric's and float8's special values: NaN wins, +Infinity with -Infinity is NaN.
+              " (12, 6, 1, 'NaN', 1, 'NaN'), (13, 6, 1, 1, 1, 1),"
+              " (14, 7, 1, 'Infinity', 1, '-Infinity'), (15, 7, 1, '-Infinity', 1, 'Infinity'),"
+              " (16, 8, 1, 'Infinity', 1, 'Infinity'), (17, 8, 1, 5, 1, 2.5);"
               "SELECT pglive.attach('public.agg_exact');");
     auto s = test::start_serve(adb().serve_conninfo(), {"--anonymous-topics", "*"});
     const std::vector<std::pair<std::string, std::string>> fields = {
@@ -327,6 +331,21 @@ TEST_F(aggregate_e2e, sse_long_poll_and_rest_serve_the_same_aggregates) {
     json first = parse_exact(test::http_get("127.0.0.1", s.port, "/poll?topic=" + T + "&" + params).body);
     ASSERT_TRUE(first.contains("snapshot")) << dump_exact(first);
     EXPECT_EQ(first["snapshot"], want());
+    // SSE resumes with Last-Event-ID like rows do: patches from memory, no snapshot.
+    {
+        std::string last_id = std::to_string(v.pos);
+        adb().sql("INSERT INTO public.agg_http VALUES (6, 'open', 1.25)");
+        test::sse_client again("127.0.0.1", s.port, "/sse?topic=" + T + "&" + params, {{"Last-Event-ID", last_id}});
+        ASSERT_EQ(again.status(), 200) << again.error_body();
+        int snapshots = v.snapshots;
+        auto until = std::chrono::steady_clock::now() + 10s;
+        while (v.state != want() && std::chrono::steady_clock::now() < until) {
+            auto e = again.read(300ms);
+            if (e && (e->event == "snapshot" || e->event == "patch")) v.take(parse_exact(e->data));
+        }
+        EXPECT_EQ(v.state, want()) << dump_exact(v.state);
+        EXPECT_EQ(v.snapshots, snapshots);
+    }
     std::string pos = first["pos"];
     adb().sql("DELETE FROM public.agg_http WHERE status = 'late'");
     adb().sql("UPDATE public.agg_http SET amount = amount * 2 WHERE id = 1");
