@@ -8,7 +8,7 @@ namespace {
 
 struct recorder : client {
     std::vector<std::pair<frame, frame_kind>> got;
-    void send(frame f, frame_kind k, uint64_t) override { got.emplace_back(std::move(f), k); }
+    void send(frame f, frame_kind k, uint64_t, frame_stamp) override { got.emplace_back(std::move(f), k); }
     void resynced() override {}
     wire_format format() const override { return wire_format::json; }
     std::vector<json> of_type(const std::string& type) const {
