@@ -66,6 +66,10 @@ export interface SubscribeOptions {
   limit?: number | null;
   /** PostgREST order: 'amount.desc,id' (nullsfirst / nullslast too). */
   order?: string | null;
+  /** Live aggregates instead of rows (PROTOCOL §5): the group columns; rows are then group key → group. */
+  group?: string[] | string | null;
+  /** Aggregate names: 'count', 'count:COL', 'sum:COL', 'avg:COL', 'min:COL', 'max:COL' (each group holds them as fields). */
+  aggregate?: string[] | string | null;
   onChange?: ((rows: Rows, change: Change) => void) | null;
   onError?: ((error: PgliveError) => void) | null;
   onMessage?: ((data: unknown, message: MessageEvent_) => void) | null;
@@ -75,6 +79,8 @@ export interface UpdateOptions {
   filter?: string[] | string | null;
   limit?: number | null;
   order?: string | null;
+  group?: string[] | string | null;
+  aggregate?: string[] | string | null;
 }
 
 export declare class Subscription {
@@ -83,6 +89,8 @@ export declare class Subscription {
   filter: string[];
   limit: number | null;
   order: string;
+  group: string[];
+  aggregate: string[];
   onChange: SubscribeOptions['onChange'];
   onError: SubscribeOptions['onError'];
   onMessage: SubscribeOptions['onMessage'];

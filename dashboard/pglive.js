@@ -183,6 +183,8 @@ export class Client extends Transports {
     if (sub.filter.length) m.filter = sub.filter;
     if (sub.limit !== null) m.limit = sub.limit;
     if (sub.order) m.order = sub.order;
+    if (sub.group.length) m.group = sub.group;
+    if (sub.aggregate.length) m.aggregate = sub.aggregate;
     if (sub.position !== null) m.since = sub.position;
     return m;
   }
