@@ -1,4 +1,5 @@
 // topics.js — the topic list on the left, which topics are watched (remembered), and their table cards.
+import { url_topic } from './aggregates.js';
 import { $, api, store } from './page.js';
 import { TableView } from './tableview.js';
 
@@ -8,6 +9,7 @@ const views = new Map();  // topic → TableView
 let topics = [];
 let watched = new Set(store.get('watched', null) ?? []);
 let watched_default = store.get('watched', null) === null;  // first visit: watch every topic
+if (url_topic && !watched_default && !watched.has(url_topic)) { watched.add(url_topic); store.set('watched', [...watched]); }  // ?agg=TOPIC shows its card
 
 function set_watched(topic, on) {
   if (on) watched.add(topic); else watched.delete(topic);

@@ -4,7 +4,7 @@
 import { test, describe, mock, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { connect } from '../../dashboard/pglive.js';
+import { connect, parseJSON } from '../../dashboard/pglive.js';
 import { subscribeOptions } from '../../dashboard/aggdata.js';
 
 class ScriptedSocket {
@@ -98,6 +98,20 @@ describe('aggregate subscriptions in pglive.js', () => {
     ws.push(`{"type":"snapshot","sub":"${name}","pos":"5","rows":{"open":{"status":"open","sum:amount":12345678901234567890.25}}}`);
     ws.push(`{"type":"patch","sub":"${name}","pos":"6","ts":"t","patch":[{"op":"replace","path":"/open/sum:amount","value":12345678901234567891.75}]}`);
     assert.equal(sub.rows.open['sum:amount'], '12345678901234567891.75');
+    c.close();
+  });
+
+  test("bigNumbers: 'text' keeps a numeric's scale (1523.40, as PostgreSQL prints it); other modes are as they were", () => {
+    const text = '{"a":1523.40,"b":0.1,"c":42,"d":1.5e3,"e":9007199254740993,"f":-0.50,"g":[380.7500000000000000]}';
+    assert.deepEqual(parseJSON(text, 'text'), { a: '1523.40', b: 0.1, c: 42, d: '1.5e3', e: '9007199254740993', f: '-0.50', g: ['380.7500000000000000'] });
+    assert.deepEqual(parseJSON(text, 'string'), { a: 1523.4, b: 0.1, c: 42, d: 1500, e: '9007199254740993', f: -0.5, g: [380.75] });
+    const c = make({ bigNumbers: 'text' });
+    const sub = c.subscribe('public.orders', { group: ['status'], aggregate: ['sum:amount', 'avg:amount'] });
+    const ws = ScriptedSocket.last();
+    ws.accept();
+    const name = ws.sent.find((m) => m.op === 'subscribe').sub;
+    ws.push(`{"type":"snapshot","sub":"${name}","pos":"5","rows":{"open":{"status":"open","sum:amount":1523.40,"avg:amount":380.8500000000000000}}}`);
+    assert.deepEqual(sub.rows.open, { status: 'open', 'sum:amount': '1523.40', 'avg:amount': '380.8500000000000000' });
     c.close();
   });
 

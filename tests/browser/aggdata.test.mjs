@@ -81,7 +81,7 @@ describe('exact numbers', () => {
 
   test('the text shown is the exact value, whatever form it came in', () => {
     const text = '{"a":9007199254740993,"b":12345678901234567890.123456789,"c":1234.5,"d":0.0000001,"e":"NaN","f":null,"g":42}';
-    for (const mode of ['string', 'bigint']) {
+    for (const mode of ['string', 'bigint', 'text']) {
       const v = parseJSON(text, mode);
       assert.equal(exactText(v.a), '9007199254740993', mode);
       assert.equal(exactText(v.b), '12345678901234567890.123456789', mode);
@@ -91,6 +91,7 @@ describe('exact numbers', () => {
       assert.equal(exactText(v.f), '∅');
       assert.equal(exactText(v.g), '42');
     }
+    assert.equal(exactText(parseJSON('{"s":1523.40}', 'text').s), '1523.40', "the dashboard's mode keeps a numeric's scale");
     assert.equal(exactText(1e21), '1000000000000000000000');
     assert.equal(exactText(true), 'true');
     assert.equal(exactText({ x: 1 }), '{"x":1}');
