@@ -154,7 +154,9 @@ export class AggPanel {
     this.schedule();
   }
 
-  request() { return subscribeOptions(this.picks, this.view.sub?.filter ?? []); }
+  // The subscription's options: the picks and the card's filter (an empty one too, so that
+  // update() clears a filter the card no longer has).
+  request() { return { filter: [], ...subscribeOptions(this.picks, this.view.sub?.filter ?? []) }; }
 
   subscribe() {
     if (this.sub) return;

@@ -121,6 +121,26 @@ describe('aggregate panel (issue 14)', () => {
     }
   });
 
+  test("the card's filter applies to its aggregates too", async () => {
+    const p = await open(demo.url + '/');
+    try {
+      await until(() => same_groups(p), { timeout: 15000, what: 'the groups' });
+      const filter = p.locator(`.card[data-topic="${orders}"] .filter`);
+      await filter.fill('status=neq.open');
+      await filter.press('Enter');
+      const want = JSON.parse(await psql(demo.db, "SELECT json_agg(status ORDER BY n DESC, status) FROM (SELECT status, count(*) n FROM public.orders WHERE status <> 'open' GROUP BY status) g"));
+      await until(async () => JSON.stringify((await table(p)).map((g) => g.key)) === JSON.stringify(want), { timeout: 5000, what: `the groups but open: ${want}` });
+      assert.deepEqual((await agg(p)).request.filter, ['status=neq.open']);
+      assert.match(await p.locator(`${panel} .agg-chart .now`).textContent(), /filtered/);
+      await filter.fill('');
+      await filter.press('Enter');
+      await until(() => same_groups(p), { timeout: 5000, what: 'every group again once the filter is gone' });
+      assert.deepEqual((await agg(p)).request.filter, []);
+    } finally {
+      await p.close();
+    }
+  });
+
   test('390 px: picked from the keyboard (a group column, avg, the order); nothing scrolls sideways', async () => {
     const p = await open(demo.url + '/', { width: 390, height: 844 });
     try {
