@@ -160,13 +160,23 @@ export function compareDecimal(a, b) {
   return sign * (pf < qf ? -1 : 1);
 }
 
-// PostgreSQL's order for one value pair: numbers exactly, NULLs last ascending (first descending,
-// as ORDER BY … DESC puts them), the rest as rows.js compares them.
+// Where a float's or numeric's special value sorts in PostgreSQL: -Infinity below every number,
+// Infinity above, NaN above everything (null: an ordinary number, or not a number at all).
+const special_rank = { '-Infinity': -1, Infinity: 1, NaN: 2 };
+const rank_of = (v) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 2 : Math.sign(v)) : typeof v === 'string' && v in special_rank ? special_rank[v] : null);
+
+// PostgreSQL's order for one value pair: numbers exactly (NaN and ±Infinity where PostgreSQL puts
+// them), NULLs last ascending (first descending, as ORDER BY … DESC puts them), the rest as
+// rows.js compares them.
 export function compareExact(a, b, dir = 'asc') {
   const an = a === null || a === undefined;
   const bn = b === null || b === undefined;
   if (an || bn) return an && bn ? 0 : (an ? 1 : -1) * (dir === 'desc' ? -1 : 1);
-  const c = isNumeric(a) && isNumeric(b) ? compareDecimal(a, b) : Math.sign(compareValues(a, b));
+  const ra = rank_of(a) ?? (isNumeric(a) ? 0 : null);
+  const rb = rank_of(b) ?? (isNumeric(b) ? 0 : null);
+  let c;
+  if (ra !== null && rb !== null) c = ra !== rb ? Math.sign(ra - rb) : ra === 0 ? compareDecimal(a, b) : 0;
+  else c = Math.sign(compareValues(a, b));
   return dir === 'desc' ? -c : c;
 }
 

@@ -111,6 +111,8 @@ describe('exact numbers', () => {
     assert.equal(compareExact(null, 5, 'desc'), -1, 'NULL first descending (as PostgreSQL)');
     assert.equal(compareExact('paid', 'open', 'asc'), 1, 'text: byte order');
     assert.equal(compareExact(3, 2, 'desc'), -1);
+    const sorted = ['NaN', 5, '-Infinity', '12345678901234567890', 'Infinity', -3, NaN].sort((x, y) => compareExact(x, y));
+    assert.deepEqual(sorted.map(String), ['-Infinity', '-3', '5', '12345678901234567890', 'Infinity', 'NaN', 'NaN'], 'NaN above everything, as PostgreSQL sorts it');
     assert.ok(isNumeric('1.5') && isNumeric(2n) && isNumeric(-3) && !isNumeric('NaN') && !isNumeric(Infinity) && !isNumeric('x'));
     assert.equal(approxNumber('12345678901234567890.5'), 12345678901234567890.5);
     assert.equal(approxNumber(7n), 7);
