@@ -43,6 +43,13 @@ const option = (value, text = value) => el('option', { value, textContent: text 
 
 let next_id = 1;
 
+// "3 groups" when the server's window (top N) is not full: every group there is; "top 5 of ≥ 5
+// groups" when it is (pglive sends no total).
+function groups_text(b, picks) {
+  const n = b.bars.length;
+  return b.groups >= picks.top ? `top ${n} of ≥ ${b.groups} groups` : `${n} group${n === 1 ? '' : 's'}`;
+}
+
 export class AggPanel {
   // `view`: the TableView whose topic (and filter) this panel aggregates; `box`: its (hidden)
   // panel element; `toggle`: the card's Aggregates button; `client`: the pglive connection.
@@ -100,6 +107,7 @@ export class AggPanel {
     this.plot_el = q('.agg-chart .plot');
     this.head_el = q('.agg-table thead tr');
     this.body_el = q('.agg-table tbody');
+    this.table_box = q('.agg-scroll');
 
     this.fn_el.replaceChildren(...aggFunctions.map((f) => option(f)));
     this.fn_el.addEventListener('change', () => this.render_columns());
@@ -276,8 +284,11 @@ export class AggPanel {
     const p = this.picks;
     const filtered = (this.sub?.filter ?? []).length > 0;
     this.caption_el.textContent = `${b.measure}${p.group.length ? ` by ${p.group.join(', ')}` : ''}`;
-    this.now_el.textContent = !this.sub?.ready && !err ? 'waiting for the first snapshot…'
-      : `top ${b.bars.length} of ${b.groups} group${b.groups === 1 ? '' : 's'} · ${p.order_by} ${p.dir}${filtered ? ' · filtered' : ''}`;
+    if (err) this.now_el.textContent = '';
+    else if (!this.sub?.ready) this.now_el.textContent = 'waiting for the first snapshot…';
+    else if (!b.groups) this.now_el.textContent = `no rows${filtered ? ' match the filter' : ''}: no groups`;
+    else this.now_el.textContent = `${groups_text(b, p)} · ${p.order_by} ${p.dir}${filtered ? ' · filtered' : ''}`;
+    this.table_box.hidden = !b.bars.length;
     this.draw_chart(b);
     this.draw_table(b);
   }
@@ -313,7 +324,7 @@ export class AggPanel {
         + (len ? `<rect class="bar" x="${bx.toFixed(1)}" y="${y + 3}" width="${len.toFixed(1)}" height="${row_h - 6}" rx="2"/>` : '')
         + `<text class="tick value" x="${w - 2}" y="${y + row_h / 2 + 4}" text-anchor="end">${esc(bar.measure)}</text></g>`);
     });
-    const label = `${this.topic}: ${b.measure}${this.picks.group.length ? ` by ${this.picks.group.join(', ')}` : ''}, top ${b.bars.length} of ${b.groups}: `
+    const label = `${this.topic}: ${b.measure}${this.picks.group.length ? ` by ${this.picks.group.join(', ')}` : ''}, ${groups_text(b, this.picks)}: `
       + b.bars.map((x) => `${x.label} ${x.measure}`).join(', ');
     this.plot_el.innerHTML = `<svg xmlns="${svg_ns}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(label)}"><title>${esc(label)}</title>${parts.join('')}</svg>`;
   }
