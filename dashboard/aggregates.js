@@ -89,7 +89,7 @@ export class AggPanel {
           <button type="button" class="ghost agg-dir"></button>
         </fieldset>
       </div>
-      <p class="error agg-error" role="alert" hidden></p>
+      <p class="agg-error" role="alert" hidden></p>
       <figure class="chart agg-chart"><figcaption><span class="agg-caption"></span> <span class="now muted"></span></figcaption><div class="plot"></div></figure>
       <div class="agg-scroll"><table class="grid agg-table"><thead><tr></tr></thead><tbody></tbody></table></div>`;
     const q = (s) => box.querySelector(s);
@@ -319,7 +319,7 @@ export class AggPanel {
       const bx = x0 + bar.from * bw;
       const len = bar.value === null ? 0 : Math.max(1, (bar.to - bar.from) * bw);
       const tip = `${bar.label}: ${b.measure} ${bar.measure}`;
-      parts.push(`<g class="agg-bar" data-key="${esc(bar.key)}"><title>${esc(tip)}</title>`
+      parts.push(`<g class="agg-bar" data-group="${esc(bar.key)}"><title>${esc(tip)}</title>`
         + `<text class="tick label" x="${x0 - 6}" y="${y + row_h / 2 + 4}" text-anchor="end">${esc(fit(bar.label, Math.floor((label_w - 8) / char_w)))}</text>`
         + (len ? `<rect class="bar" x="${bx.toFixed(1)}" y="${y + 3}" width="${len.toFixed(1)}" height="${row_h - 6}" rx="2"/>` : '')
         + `<text class="tick value" x="${w - 2}" y="${y + row_h / 2 + 4}" text-anchor="end">${esc(bar.measure)}</text></g>`);
@@ -336,7 +336,7 @@ export class AggPanel {
       this.head_ = head;
       this.head_el.replaceChildren(...fields.map((f) => {
         const th = el('th', { scope: 'col', textContent: f });
-        th.dataset.col = f;
+        th.dataset.field = f;
         if (!this.picks.group.includes(f)) th.className = 'num';
         return th;
       }));
@@ -345,11 +345,11 @@ export class AggPanel {
     const seen = new Map();
     this.body_el.replaceChildren(...b.bars.map((bar) => {
       const tr = el('tr');
-      tr.dataset.key = bar.key;
+      tr.dataset.group = bar.key;
       for (const f of fields) {
         const text = bar.values[f];
         const td = el('td', { textContent: text });
-        td.dataset.col = f;
+        td.dataset.field = f;
         if (!this.picks.group.includes(f)) td.className = 'num';
         const k = `${bar.key}\u0000${f}`;
         const before = this.shown.get(k);

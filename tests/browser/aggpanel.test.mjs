@@ -39,13 +39,13 @@ describe('aggregate panel, scripted frames (issue 14)', () => {
   };
   const agg = (p) => p.evaluate((t) => window.pgliveAggregates?.get(t) ?? null, orders);
   const table = (p) => p.evaluate((sel) => [...document.querySelectorAll(`${sel} .agg-table tbody tr`)].map((tr) => {
-    const row = { key: tr.dataset.key };
-    for (const td of tr.querySelectorAll('td')) row[td.dataset.col] = td.textContent;
+    const row = { key: tr.dataset.group };
+    for (const td of tr.querySelectorAll('td')) row[td.dataset.field] = td.textContent;
     return row;
   }), panel);
   const bars = (p) => p.evaluate((sel) => [...document.querySelectorAll(`${sel} svg g.agg-bar`)].map((g) => {
     const r = g.querySelector('rect');
-    return { key: g.dataset.key, x: r ? Number(r.getAttribute('x')) : null, width: r ? Number(r.getAttribute('width')) : 0, value: g.querySelector('text.value').textContent };
+    return { key: g.dataset.group, x: r ? Number(r.getAttribute('x')) : null, width: r ? Number(r.getAttribute('width')) : 0, value: g.querySelector('text.value').textContent };
   }), panel);
   const last_sub = (stream) => until(() => stream.subs.at(-1), { what: 'an aggregate subscribe' });
 

@@ -173,7 +173,7 @@ export function tableRows(page, topic) {
   return page.evaluate((topic) => {
     const card = document.querySelector(`.card[data-topic="${CSS.escape(topic)}"]`);
     if (!card) return null;
-    return [...card.querySelectorAll('tbody tr:not(.removed)')].map((tr) => {
+    return [...card.querySelectorAll('table.live tbody tr:not(.removed)')].map((tr) => {
       const row = { key: tr.dataset.key };
       for (const td of tr.querySelectorAll('td')) row[td.dataset.col] = td.title || td.textContent;
       return row;
