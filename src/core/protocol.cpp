@@ -37,6 +37,27 @@ std::string optional_string(const json& j, const char* field, const std::string&
     return it->get<std::string>();
 }
 
+// A field holding a string or an array of strings ("group", "aggregate").
+std::vector<std::string> string_list(const json& j, const char* field, const char* example, const std::string& ref) {
+    std::vector<std::string> out;
+    auto f = j.find(field);
+    if (f == j.end() || f->is_null()) return out;
+    auto fail = [&] { bad(std::string("'") + field + "' must be an array of strings like " + example, ref); };
+    if (f->is_string()) {
+        out.push_back(f->get<std::string>());
+    } else if (f->is_array()) {
+        for (auto& e : *f) {
+            if (!e.is_string()) fail();
+            out.push_back(e.get<std::string>());
+        }
+    } else {
+        fail();
+    }
+    for (auto& s : out)
+        if (s.empty()) bad(std::string("'") + field + "' must not hold an empty name", ref);
+    return out;
+}
+
 subscribe_request parse_subscribe(const json& j, const std::string& ref) {
     subscribe_request r;
     r.ref = ref;
@@ -60,6 +81,8 @@ subscribe_request parse_subscribe(const json& j, const std::string& ref) {
         r.limit = checked_limit(integer ? std::optional<int64_t>(l->get<int64_t>()) : std::nullopt, ref);
     }
     r.order = optional_string(j, "order", ref);
+    r.group = string_list(j, "group", "[\"status\"]", ref);
+    r.aggregate = string_list(j, "aggregate", "[\"count\",\"sum:amount\"]", ref);
     if (auto s = j.find("since"); s != j.end() && !s->is_null()) {
         int64_t v = -1;
         if (s->is_number_unsigned() || s->is_number_integer()) {
@@ -102,6 +125,22 @@ subscribe_request parse_subscribe_query(const subscribe_query& q) {
     r.filter = q.filter;
     if (q.limit) r.limit = checked_limit(parse_whole_number(*q.limit));
     if (q.order) r.order = *q.order;
+    auto split = [](const std::vector<std::string>& values, const char* name) {
+        std::vector<std::string> out;
+        for (auto& v : values) {
+            for (size_t at = 0;;) {
+                size_t comma = v.find(',', at);
+                std::string part = v.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+                if (part.empty()) bad(std::string("'") + name + "' must not hold an empty name", "");
+                out.push_back(part);
+                if (comma == std::string::npos) break;
+                at = comma + 1;
+            }
+        }
+        return out;
+    };
+    r.group = split(q.group, "group");
+    r.aggregate = split(q.aggregate, "aggregate");
     if (q.since) {
         r.since = parse_whole_number(*q.since);
         if (!r.since) bad(std::string(q.since_name) + " must be a position", "");

@@ -44,6 +44,11 @@ struct subscribe_request {
     std::optional<int64_t> limit;     // window size (> 0)
     std::string order;                // raw order text, "" = by key
     std::optional<int64_t> since;     // resume after this position
+    // An aggregate subscription (PROTOCOL §5) when either is non-empty: group columns, and
+    // aggregates as requested ("count", "sum:amount"…), checked against the columns by the hub.
+    std::vector<std::string> group;
+    std::vector<std::string> aggregate;
+    bool aggregated() const { return !group.empty() || !aggregate.empty(); }
     // Snapshots list the rows as an array in the shape's order (REST rows `form=list`); not a
     // field of the WebSocket request.
     bool list_rows = false;
@@ -73,6 +78,9 @@ struct subscribe_query {
     std::optional<std::string> limit;
     std::optional<std::string> order;
     std::optional<std::string> since;
+    // `group` and `aggregate` may repeat, and each value may list several separated by commas.
+    std::vector<std::string> group;
+    std::vector<std::string> aggregate;
     const char* since_name = "'since'";  // how the messages name it (SSE: Last-Event-ID too)
 };
 // Throws protocol_error(bad_request): "missing parameter 'topic'", "'limit' must be…", "'since' must be a position".

@@ -381,6 +381,7 @@ int compare_values(value_kind k, const json& a, const json& b) {
 }
 
 value_kind kind_of_type(const std::string& t) {
+    if (t.empty()) return value_kind::unknown;  // no type given: by the JSON value
     std::string_view n = t;
     if (n.starts_with("pg_catalog.")) n.remove_prefix(11);
     auto base = n.substr(0, n.find('('));  // "numeric(10,2)", "timestamp(3) with time zone"

@@ -117,6 +117,10 @@ void hub::subscribe(conn_id id, const subscribe_request& req) {
         ok.topic = req.topic;
         ok.key = &t.table.info.key;
         ok.columns = &t.table.info.columns;
+        if (s->sh && s->sh->view->entry_key()) {  // aggregates: the group columns, and their entry's fields
+            ok.key = s->sh->view->entry_key();
+            ok.columns = s->sh->view->entry_columns();
+        }
         m.send_to(id, ok, frame_kind::reply);
         m.begin(t, *s);
     } catch (const protocol_error& e) {

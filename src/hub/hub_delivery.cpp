@@ -47,7 +47,7 @@ void hub::impl::send_error(conn_id id, const std::string& ref, const std::string
 void hub::impl::send_snapshot(topic& t, subscription& s) {
     s.ph = subscription::phase::live;
     s.min_position = t.table.position;
-    json rows = s.list_rows ? s.sh->view.snapshot_list(t.table.rows) : s.sh->view.snapshot_rows(t.table.rows);
+    json rows = s.list_rows ? s.sh->view->snapshot_list(t.table.rows) : s.sh->view->snapshot_rows(t.table.rows);
     client* c = client_of(s);
     if (!c) return;
     auto o = sub_message(outgoing::what::snapshot, s.sub, s.topic, t.table.position, {}, rows);
@@ -74,7 +74,7 @@ void hub::impl::fan_out(topic& t, const topic_tx& tx) {
     for (auto& [id, shp] : t.shapes) {
         shared_shape& sh = *shp;
         if (sh.subs.empty()) continue;
-        json ops = sh.view.live_ops(t.table.rows, tx);
+        json ops = sh.view->live_ops(t.table.rows, tx);
         if (ops.empty()) continue;
         // One frame set per sub name; a shape's subscribers mostly share one.
         std::vector<frame_set> frames;

@@ -13,7 +13,7 @@
 
 #include "hub/encoder.h"
 #include "hub/hub.h"
-#include "hub/shape.h"
+#include "hub/shape_view.h"
 #include "hub/table_state.h"
 
 namespace pglive {
@@ -39,9 +39,9 @@ struct hub::impl {
     };
     using sub_ptr = std::shared_ptr<subscription>;
 
-    // A shape and the subscriptions that share it.
+    // A shape (rows, or groups of them) and the subscriptions that share it.
     struct shared_shape {
-        shape view;
+        std::unique_ptr<shape_view> view;
         std::set<subscription*> subs;
     };
 

@@ -1,9 +1,26 @@
 // hub_resume.cpp — a subscription from its request to live: validation, shape, snapshot or resume (memory, outbox, a stream ahead).
 #include <algorithm>
 
+#include "core/aggregate_spec.h"
+#include "hub/aggregate.h"
 #include "hub/hub_impl.h"
+#include "hub/shape.h"
 
 namespace pglive {
+
+namespace {
+
+// The computation a request asks for, over the final filter `f`: its rows (filter, order,
+// limit), or groups of them with aggregates (PROTOCOL §5). Throws filter_error.
+std::unique_ptr<shape_view> make_view(const subscribe_request& req, row_filter f, const std::vector<std::string>& columns,
+                                      const std::vector<std::string>& types) {
+    if (req.aggregated())
+        return std::make_unique<aggregate_shape>(
+            std::move(f), aggregate_spec::parse(req.group, req.aggregate, req.order, columns, types), req.limit);
+    return std::make_unique<shape>(std::move(f), row_order::parse(req.order, columns, types), req.limit);
+}
+
+}  // namespace
 
 std::optional<protocol_error> hub::refusal(const subscribe_request& req, const access& who) const {
     if (!who.may_read(req.topic))
@@ -15,7 +32,8 @@ std::optional<protocol_error> hub::refusal(const subscribe_request& req, const a
     }
     try {
         row_filter::parse(req.filter, at->second.columns, at->second.types);
-        row_order::parse(req.order, at->second.columns, at->second.types);
+        if (req.aggregated()) aggregate_spec::parse(req.group, req.aggregate, req.order, at->second.columns, at->second.types);
+        else row_order::parse(req.order, at->second.columns, at->second.types);
     } catch (const filter_error& e) {
         return protocol_error(error_code::bad_filter, e.what(), req.ref);
     }
@@ -36,7 +54,7 @@ hub::impl::sub_ptr hub::impl::make_subscription(conn_id id, const access& who, c
     s->list_rows = req.list_rows;
     if (!is_channel(req.topic) || attached.count(req.topic)) {
         row_filter f;
-        row_order o;
+        std::unique_ptr<shape_view> view;
         // Column types come with the attached list (a load's topic_info may lack them).
         const topic_info& info = t->table.info;
         const std::vector<std::string>* types = &info.types;
@@ -44,14 +62,14 @@ hub::impl::sub_ptr hub::impl::make_subscription(conn_id id, const access& who, c
             types = &at->second.types;
         try {
             f = row_filter::parse(req.filter, info.columns, *types);
-            o = row_order::parse(req.order, info.columns, *types);
+            view = make_view(req, std::move(f), info.columns, *types);
         } catch (const filter_error& e) {
             throw protocol_error(error_code::bad_filter, e.what(), req.ref);
         }
-        auto& slot = t->shapes[shape::id_of(f, o, req.limit)];
+        auto& slot = t->shapes[view->id()];
         if (!slot) {
-            slot = std::make_unique<shared_shape>(shared_shape{shape(std::move(f), std::move(o), req.limit), {}});
-            if (t->loaded()) slot->view.recompute_window(t->table.rows);
+            slot = std::make_unique<shared_shape>(shared_shape{std::move(view), {}});
+            if (t->loaded()) slot->view->recompute(t->table.rows);
         }
         s->sh = slot.get();
         s->sh->subs.insert(s.get());
@@ -85,7 +103,7 @@ void hub::impl::start_subscription(topic& t, subscription& s) {
         ahead.insert(&s);
         return;
     }
-    if (!s.since || s.sh->view.windowed()) {
+    if (!s.since || !s.sh->view->resumes_from_deltas()) {
         send_snapshot(t, s);
         return;
     }
@@ -106,7 +124,7 @@ void hub::impl::resume_from_memory(topic& t, subscription& s, int64_t since) {
     s.min_position = since;
     for (auto& tx : t.table.history) {
         if (tx->position <= since) continue;
-        send_patch(s, tx->position, tx->ts, shape::delta_ops(*tx, s.sh->view.filter()));
+        send_patch(s, tx->position, tx->ts, s.sh->view->resume_ops(*tx));
     }
     s.min_position = std::max(s.min_position, t.table.position);
 }
@@ -171,7 +189,7 @@ void hub::on_history(const std::string& topic_name, int64_t after, history_resul
     for (auto* s : waiting) {
         s->ph = impl::subscription::phase::live;
         s->min_position = after;
-        for (auto& tx : txs) m.send_patch(*s, tx.position, tx.ts, shape::delta_ops(tx, s->sh->view.filter()));
+        for (auto& tx : txs) m.send_patch(*s, tx.position, tx.ts, s->sh->view->resume_ops(tx));
         m.resume_from_memory(t, *s, std::max(after, s->min_position));
     }
 }
@@ -183,7 +201,7 @@ void hub::impl::detach_subscription(subscription& s) {
         t->second.subs.erase(&s);
         if (s.sh) {
             s.sh->subs.erase(&s);
-            if (s.sh->subs.empty()) t->second.shapes.erase(std::string(s.sh->view.id()));
+            if (s.sh->subs.empty()) t->second.shapes.erase(std::string(s.sh->view->id()));
         }
         if (t->second.subs.empty()) t->second.idle_since = now();
         if (auto n = stats().subscriptions_by_topic.find(s.topic); n != stats().subscriptions_by_topic.end() && n->second > 0)

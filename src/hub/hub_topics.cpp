@@ -44,7 +44,7 @@ void hub::impl::finish_load(topic& t) {
         reload(t);  // a buffered change the rows miss could not be decoded: read again
         return;
     }
-    for (auto& [id, sh] : t.shapes) sh->view.recompute_window(t.table.rows);
+    for (auto& [id, sh] : t.shapes) sh->view->recompute(t.table.rows);
     // Serve every subscription that was waiting for this topic.
     std::vector<subscription*> waiting(t.subs.begin(), t.subs.end());
     for (subscription* s : waiting)

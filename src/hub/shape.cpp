@@ -19,6 +19,9 @@ json visible(const json& row, const row_filter& f) { return (!row.is_null() && f
 shape::shape(row_filter filter, row_order order, std::optional<int64_t> limit)
     : id_(id_of(filter, order, limit)), filter_(std::move(filter)), order_(std::move(order)), limit_(limit) {}
 
+shape_view::~shape_view() = default;
+shape::~shape() = default;
+
 std::string shape::id_of(const row_filter& f, const row_order& o, std::optional<int64_t> limit) {
     return f.canonical() + "|" + o.canonical() + "|" + (limit ? std::to_string(*limit) : "");
 }

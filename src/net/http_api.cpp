@@ -42,6 +42,8 @@ void api_rows(const api_call& c, const std::string& topic) {
     subscribe_query q;
     q.topic = topic;
     q.filter = c.t.all("filter");
+    q.group = c.t.all("group");
+    q.aggregate = c.t.all("aggregate");
     q.limit = param(c.t, "limit");
     q.order = param(c.t, "order");
     subscribe_request sub;
@@ -63,6 +65,8 @@ void api_poll(const api_call& c) {
     subscribe_query q;
     q.topic = c.t.one("topic");
     q.filter = c.t.all("filter");
+    q.group = c.t.all("group");
+    q.aggregate = c.t.all("aggregate");
     q.since = param(c.t, "since");
     subscribe_request sub;
     try {

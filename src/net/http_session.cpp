@@ -170,6 +170,8 @@ void http_session::route() {
         subscribe_query q;
         q.topic = t.one("topic");
         q.filter = t.all("filter");
+        q.group = t.all("group");
+        q.aggregate = t.all("aggregate");
         if (t.has("limit")) q.limit = t.one("limit");
         if (t.has("order")) q.order = t.one("order");
         std::string since = std::string(req_["Last-Event-ID"]);  // it wins over ?since=
