@@ -30,9 +30,12 @@ function sync_views() {
       views.set(t.name, v);
     }
   }
-  // Cards in the order of the topic list.
+  // Cards in the order of the topic list. Moved only when out of order: moving a card takes the
+  // focus from whatever control in it had it (every 5 s, under a keyboard user's hands).
   const box = $('#tables');
-  for (const t of topics) { const v = views.get(t.name); if (v) box.append(v.el); }
+  const want = topics.map((t) => views.get(t.name)?.el).filter(Boolean);
+  const have = [...box.children].filter((e) => e.classList.contains('card'));
+  if (want.length !== have.length || want.some((e, i) => e !== have[i])) for (const e of want) box.append(e);
   $('#no-topics').hidden = views.size > 0;
 }
 

@@ -88,7 +88,7 @@ describe('aggregate panel (issue 14)', () => {
   });
 
   test('a write moves its bar and number at once; a group goes with its last row', async () => {
-    const p = await open(demo.url + '/');  // the panel stays open: remembered in this browser
+    const p = await open(demo.dashboard_url);
     try {
       await until(() => same_groups(p), { timeout: 15000, what: 'the groups' });
       const deadline = { timeout: 5000 };
@@ -121,7 +121,7 @@ describe('aggregate panel (issue 14)', () => {
   });
 
   test("the card's filter applies to its aggregates too", async () => {
-    const p = await open(demo.url + '/');
+    const p = await open(demo.dashboard_url);
     try {
       await until(() => same_groups(p), { timeout: 15000, what: 'the groups' });
       const filter = p.locator(`.card[data-topic="${orders}"] .filter`);
@@ -141,14 +141,14 @@ describe('aggregate panel (issue 14)', () => {
   });
 
   test('390 px: picked from the keyboard (a group column, avg, the order); nothing scrolls sideways', async () => {
-    const p = await open(demo.url + '/', { width: 390, height: 844 });
+    const p = await open(demo.dashboard_url, { width: 390, height: 844 });
     try {
       await until(() => same_groups(p), { timeout: 15000, what: 'the groups' });
       // Group by customer too: Tab reaches its checkbox, Space ticks it.
       const customer = p.locator(`${panel} .agg-group input[data-col="customer"]`);
       await customer.focus();
       await p.keyboard.press('Space');
-      await until(async () => JSON.stringify((await agg(p)).picks.group) === '["customer","status"]', { what: 'grouped by customer and status' });
+      await until(async () => JSON.stringify((await agg(p)).picks.group) === '["customer","status"]', { what: 'grouped by customer and status' }).catch(async (e) => { throw new Error(`${e.message}: ${JSON.stringify(await agg(p))} focus=${await p.evaluate(() => document.activeElement?.outerHTML)}`); });
       const pairs = await until(async () => {
         const t = await table(p);
         return t.length && t.every((g) => { try { const k = JSON.parse(g.key); return Array.isArray(k) && k.length === 2 && k[0] === g.customer && k[1] === g.status; } catch { return false; } }) ? t : null;
