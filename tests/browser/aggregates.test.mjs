@@ -120,6 +120,21 @@ describe('aggregate panel (issue 14)', () => {
     }
   });
 
+  test('over SSE (?transport=sse) the same groups, live', async () => {
+    const p = await open(`${demo.dashboard_url}&transport=sse`);
+    try {
+      await until(() => p.evaluate(() => window.pglive.transport === 'sse'), { what: 'the SSE fallback' });
+      await until(() => same_groups(p), { timeout: 15000, what: 'the groups over SSE' });
+      await psql(demo.db, "INSERT INTO public.orders (customer, status, amount) VALUES ('agg-sse', 'sse', 3.30)");
+      await until(async () => (await table(p)).find((g) => g.key === 'sse' && g.count === '1' && g['sum:amount'] === '3.30'),
+        { timeout: 5000, what: 'the group "sse" over SSE' });
+      await psql(demo.db, "DELETE FROM public.orders WHERE status = 'sse'");
+      await until(async () => !(await table(p)).some((g) => g.key === 'sse'), { timeout: 5000, what: 'the group "sse" gone over SSE' });
+    } finally {
+      await p.close();
+    }
+  });
+
   test("the card's filter applies to its aggregates too", async () => {
     const p = await open(demo.dashboard_url);
     try {
