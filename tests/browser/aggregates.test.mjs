@@ -197,6 +197,7 @@ describe('aggregate panel (issue 14)', () => {
       const want = JSON.parse(await psql(demo.db, "SELECT json_agg(status ORDER BY s, status) FROM (SELECT status, sum(amount) s FROM public.orders GROUP BY status ORDER BY s, status LIMIT 2) g"));
       await until(async () => JSON.stringify((await table(p)).map((g) => g.key)) === JSON.stringify(want), { timeout: 5000, what: `the two smallest sums ${want}` });
       assert.deepEqual(d.picks.aggregates, ['count', 'sum:amount', 'avg:amount']);
+      assert.ok((await agg(p)).groups <= 2, 'the page holds the top 2 groups only: the server keeps the window');
       const m = await p.evaluate(() => ({ doc: document.documentElement.scrollWidth, inner: innerWidth,
         svg: document.querySelector('.card[data-topic="public.orders"] .aggs svg')?.getBoundingClientRect().right }));
       assert.ok(m.doc <= m.inner && m.svg <= m.inner, `the page scrolls sideways at 390 px: ${JSON.stringify(m)}`);
