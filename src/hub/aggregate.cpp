@@ -73,8 +73,36 @@ void aggregate_shape::recompute(const row_map& rows) {
     std::string key;
     for (auto& [k, row] : rows)
         if (filter_.matches(row)) group_of(row, key).acc.add(spec_, row);
-    for (auto& [k, g] : groups_) g.entry = g.acc.entry(spec_, g.values);
+    rerender();
+}
+
+void aggregate_shape::rerender() {
+    for (auto it = groups_.begin(); it != groups_.end();) {
+        group& g = it->second;
+        if (!shown(g)) {
+            it = groups_.erase(it);
+            continue;
+        }
+        g.entry = g.acc.entry(spec_, g.values);
+        ++it;
+    }
     if (limit_) window_ = ordered_keys(limit_);
+}
+
+std::optional<std::vector<json>> aggregate_shape::replay(const history_ring& history, int64_t since) const {
+    aggregate_shape past = *this;
+    std::string key;
+    for (auto tx = history.rbegin(); tx != history.rend() && (*tx)->position > since; ++tx)
+        for (auto d = (*tx)->rows.rbegin(); d != (*tx)->rows.rend(); ++d) {
+            if (matches(d->after, filter_)) past.group_of(d->after, key).acc.remove(spec_, d->after);
+            if (matches(d->before, filter_)) past.group_of(d->before, key).acc.add(spec_, d->before);
+        }
+    past.rerender();
+    std::vector<json> out;
+    static const row_map no_rows;
+    for (auto& tx : history)
+        if (tx->position > since) out.push_back(past.live_ops(no_rows, *tx));
+    return out;
 }
 
 json aggregate_shape::live_ops(const row_map&, const topic_tx& tx) {

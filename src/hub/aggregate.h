@@ -37,9 +37,13 @@ public:
     // A touched row that matched before leaves its group, one that matches after enters its
     // group; each touched group's entry is diffed against the one last shown.
     json live_ops(const row_map& rows, const topic_tx& tx) override;
-    // An aggregate's value at `since` is not kept: a resume gets a fresh snapshot.
+    // The ops alone say nothing without the group state: a resume replays (below) from memory,
+    // and gets a fresh snapshot beyond it.
     bool resumes_from_deltas() const override { return false; }
     json resume_ops(const topic_tx&) const override { return json::array(); }
+    // A copy of the groups rolled back through `history` to `since`, then moved forward again
+    // transaction by transaction: each one's ops, as live subscribers got them.
+    std::optional<std::vector<json>> replay(const history_ring& history, int64_t since) const override;
     const std::vector<std::string>* entry_key() const override { return &spec_.group; }
     const std::vector<std::string>* entry_columns() const override { return &spec_.fields; }
 
@@ -57,6 +61,7 @@ private:
     std::vector<std::string> window_;                // group keys in order, when limit is set
 
     group& group_of(const json& row, std::string& key);
+    void rerender();  // every entry and the window again from the accumulators
     bool shown(const group& g) const { return g.acc.rows() > 0 || spec_.group.empty(); }
     std::vector<std::string> ordered_keys(std::optional<int64_t> n) const;
 };

@@ -103,6 +103,18 @@ void hub::impl::start_subscription(topic& t, subscription& s) {
         ahead.insert(&s);
         return;
     }
+    if (s.since && !s.sh->view->resumes_from_deltas() && *s.since >= t.table.history_floor) {
+        // Aggregates: their state at `since` rolled back from memory, then one patch per transaction.
+        if (auto replayed = s.sh->view->replay(t.table.history, *s.since)) {
+            s.ph = subscription::phase::live;
+            s.min_position = *s.since;
+            size_t i = 0;
+            for (auto& tx : t.table.history)
+                if (tx->position > *s.since) send_patch(s, tx->position, tx->ts, (*replayed)[i++]);
+            s.min_position = std::max(s.min_position, t.table.position);
+            return;
+        }
+    }
     if (!s.since || !s.sh->view->resumes_from_deltas()) {
         send_snapshot(t, s);
         return;

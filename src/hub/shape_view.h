@@ -5,6 +5,9 @@
 // by replaying deltas. Fan-out, encoding and the transports do not know which kind it is.
 #pragma once
 
+#include <deque>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,13 @@ public:
     // at `since` is needed); else a resume gets a fresh snapshot.
     virtual bool resumes_from_deltas() const = 0;
     virtual json resume_ops(const topic_tx& tx) const = 0;
+    // A view that does not resume from deltas alone may still resume from memory: the ops of
+    // each transaction of `history` after `since` (one entry each, in order), from its state
+    // rolled back to `since` through the history's before/after images. nullopt: it cannot.
+    using history_ring = std::deque<std::shared_ptr<const topic_tx>>;
+    virtual std::optional<std::vector<json>> replay(const history_ring& /*history*/, int64_t /*since*/) const {
+        return std::nullopt;
+    }
     // The `subscribed` reply's key and columns when they are not the table's (aggregates: the
     // group columns, and the group columns with the aggregate names); null: the table's.
     virtual const std::vector<std::string>* entry_key() const { return nullptr; }

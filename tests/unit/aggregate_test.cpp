@@ -1,6 +1,7 @@
 // aggregate_test.cpp — guards hub/aggregate and core/aggregate_spec: live group state against GROUP BY recomputed from the rows over random transactions, the ops, windows and validation.
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <map>
 #include <random>
 
@@ -233,8 +234,12 @@ TEST(AggregateState, random_transactions_patch_the_state_to_group_by_recomputed_
             sh->recompute(st.rows);
             state.push_back(sh->snapshot_rows(st.rows));
         }
+        shape_view::history_ring history;  // the last 20 transactions, and each shape's state after each
+        std::deque<std::vector<json>> past;
+        past.push_back(state);
         for (int64_t step = 1; step <= 3000; ++step) {
             auto tx = st.apply(w.next(step));
+            history.push_back(tx);
             for (size_t i = 0; i < shapes.size(); ++i) {
                 json ops = shapes[i]->live_ops(st.rows, *tx);
                 state[i] = state[i].patch(ops);
@@ -257,6 +262,29 @@ TEST(AggregateState, random_transactions_patch_the_state_to_group_by_recomputed_
             for (auto& [k, e] : state[1].items())
                 if (!state[2].contains(k)) ASSERT_LE(e["count"].get<int64_t>(), least) << k;
             if (state[1].size() >= 3) ASSERT_EQ(state[2].size(), 3u);
+            // Resume from memory: rolled back to `since`, each transaction's ops after it move the
+            // state at `since` through every state subscribers saw.
+            past.push_back(state);
+            if (history.size() > 20) {
+                history.pop_front();
+                past.pop_front();
+            }
+            if (step % 50 == 0) {
+                size_t back = size_t(w.pick(int64_t(history.size()) + 1));  // 0: since = now
+                int64_t since = step - int64_t(back);
+                for (size_t i = 0; i < shapes.size(); ++i) {
+                    auto replayed = shapes[i]->replay(history, since);
+                    ASSERT_TRUE(replayed.has_value());
+                    ASSERT_EQ(replayed->size(), back);
+                    json at = past[past.size() - 1 - back][i];
+                    for (size_t j = 0; j < back; ++j) {
+                        at = at.patch((*replayed)[j]);
+                        ASSERT_EQ(at, past[past.size() - back + j][i]) << "shape " << i << " since " << since << " step " << j;
+                    }
+                }
+                // Replaying leaves the live state alone.
+                for (size_t i = 0; i < shapes.size(); ++i) ASSERT_EQ(shapes[i]->snapshot_rows(st.rows), state[i]);
+            }
         }
     }
 }
