@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 
 import { connect, parseJSON } from '../../dashboard/pglive.js';
 import { subscribeOptions } from '../../dashboard/aggdata.js';
+import { usePgliveTopic } from '../../dashboard/pglive-react.js';
 
 class ScriptedSocket {
   static all = [];
@@ -125,6 +126,42 @@ describe('aggregate subscriptions in pglive.js', () => {
     assert.deepEqual(es.url.searchParams.getAll('aggregate'), ['count', 'avg:amount']);
     assert.equal(es.url.searchParams.get('order'), 'count.desc');
     assert.equal(es.url.searchParams.get('limit'), '4');
+    c.close();
+  });
+
+  test('the React hook passes group and aggregate on, and subscribes anew when they change', () => {
+    // Just enough of React for one component: state, refs, and effects run when their deps change.
+    const fake = () => {
+      const slots = [];
+      let i = 0;
+      const R = {
+        useState: (init) => { const k = i++; if (!(k in slots)) slots[k] = init; return [slots[k], (v) => { slots[k] = typeof v === 'function' ? v(slots[k]) : v; }]; },
+        useRef: (init) => { const k = i++; if (!(k in slots)) slots[k] = { current: init }; return slots[k]; },
+        useEffect: (fn, deps) => {
+          const k = i++;
+          const prev = slots[k];
+          if (prev && deps.every((d, j) => Object.is(d, prev.deps[j]))) return;
+          prev?.cleanup?.();
+          slots[k] = { deps, cleanup: fn() };
+        },
+      };
+      return { R, render: (f) => { i = 0; return f(); } };
+    };
+    const c = make();
+    const ws = ScriptedSocket.last();
+    ws.accept();
+    const { R, render } = fake();
+    const opts = (aggregate) => ({ React: R, group: ['status'], aggregate, order: 'count.desc', limit: 5 });
+    render(() => usePgliveTopic(c, 'public.orders', opts(['count'])));
+    render(() => usePgliveTopic(c, 'public.orders', opts(['count'])));  // same picks (new arrays): no new subscription
+    const first = ws.sent.filter((m) => m.op === 'subscribe');
+    assert.equal(first.length, 1);
+    assert.deepEqual([first[0].group, first[0].aggregate, first[0].order, first[0].limit], [['status'], ['count'], 'count.desc', 5]);
+    render(() => usePgliveTopic(c, 'public.orders', opts(['count', 'sum:amount'])));
+    const subs = ws.sent.filter((m) => m.op === 'subscribe');
+    assert.equal(subs.length, 2);
+    assert.deepEqual(subs[1].aggregate, ['count', 'sum:amount']);
+    assert.ok(ws.sent.some((m) => m.op === 'unsubscribe' && m.sub === first[0].sub), 'the old one closed');
     c.close();
   });
 });
