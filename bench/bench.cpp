@@ -1,7 +1,7 @@
 // bench.cpp — the driver of pglive's benchmarks: options, the database, then one function per scenario.
 // The scenarios (common.h): capture overhead, commit→client latency, fan-out (and Nchan's), idle RSS and
 // 50k subscribers, slow client. `pglive_bench [--out FILE.md] [--json FILE.json]`;
-// BENCH_ONLY=capture,latency,sustained,fanout|fanout1k|fanout10k,rss,conns50k,slow,nchan runs only those,
+// BENCH_ONLY=capture,latency,sustained,fanout|fanout1k|fanout10k,rss,conns50k,slow,nchan,aggshapes runs only those,
 // BENCH_SKIP_CAPTURE=1 skips §1, BENCH_SECS=N sets §1's duration per case, BENCH_CONNS=N the 50k
 // scenario's target, BENCH_NCHAN_WORKERS=N nginx's worker_processes (default 1).
 #include <signal.h>
@@ -117,7 +117,8 @@ int main(int argc, char** argv) {
                 {"delivered_over_committed", nullptr}, {"latency_p50_ms", nullptr}, {"latency_p99_ms", nullptr},
                 {"fanout_msgs_per_s_1k", nullptr}, {"fanout_msgs_per_s_10k", nullptr},
                 {"fanout_nchan_msgs_per_s_1k", nullptr}, {"rss_kib_per_idle_conn", nullptr},
-                {"connections_held", nullptr}, {"slow_client_p99_ratio", nullptr}};
+                {"connections_held", nullptr}, {"slow_client_p99_ratio", nullptr},
+                {"row_shape_us_per_tx", nullptr}, {"aggregate_shape_us_per_tx", nullptr}};
 
     say_header(out_md, out_json, only);
 
@@ -144,6 +145,7 @@ int main(int argc, char** argv) {
         ctx.port = 0, ctx.serve_pid = -1;
     }
     if (want("nchan")) nchan(ctx);
+    if (want("aggshapes")) aggregate_shapes(ctx);
 
     {
         // The hand-written part: what bounds each figure and what was tried (kept across runs).

@@ -37,6 +37,7 @@ void fanout(run& ctx, bool one_k, bool ten_k);            // §3b [fanout1k, fan
 void connections(run& ctx, bool rss, bool conns50k);      // §4 [rss, conns50k]
 void slow_client(run& ctx);                               // §5 [slow]
 void nchan(run& ctx);                                     // §6 [nchan]
+void aggregate_shapes(run& ctx);                          // §7 [aggshapes]
 
 // ---------- database load ----------
 

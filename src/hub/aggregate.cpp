@@ -28,10 +28,9 @@ std::string aggregate_shape::id_of(const row_filter& f, const aggregate_spec& sp
 }
 
 aggregate_shape::group& aggregate_shape::group_of(const json& row, std::string& key) {
-    json values = group_values(spec_, row);
-    key = group_key(spec_, values);
+    key = group_key(spec_, row);
     auto it = groups_.find(key);
-    if (it == groups_.end()) it = groups_.emplace(key, group{std::move(values), group_acc(spec_), json()}).first;
+    if (it == groups_.end()) it = groups_.emplace(key, group{group_values(spec_, row), group_acc(spec_), json()}).first;
     return it->second;
 }
 

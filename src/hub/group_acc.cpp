@@ -45,17 +45,31 @@ json number_json(const std::string& literal) { return parse_exact(literal); }
 
 }  // namespace
 
-bool value_less::operator()(const json& a, const json& b) const {
-    int c = compare_values(kind, a, b);
+namespace {
+// Kinds whose compare_values is read_row + compare_typed (the others compare strings as they are,
+// or go by the JSON type first).
+bool typed_kind(value_kind k) {
+    return k != value_kind::unknown && k != value_kind::text && k != value_kind::uuid && k != value_kind::other;
+}
+
+ordered_value ordered(value_kind k, const json& v) {
+    ordered_value o{v, {}, false};
+    if (typed_kind(k)) o.typed = read_row(k, v, o.tv);
+    return o;
+}
+}  // namespace
+
+bool value_less::operator()(const ordered_value& a, const ordered_value& b) const {
+    int c = a.typed && b.typed ? compare_typed(kind, a.tv, b.tv) : compare_values(kind, a.v, b.v);
     if (c != 0) return c < 0;
-    return a < b;
+    return a.v < b.v;
 }
 
 group_acc::group_acc(const aggregate_spec& spec) {
     acc_.reserve(spec.terms.size());
     for (auto& t : spec.terms) {
         term_acc a;
-        a.present = std::map<json, int64_t, value_less>(value_less{t.kind});
+        a.present = std::map<ordered_value, int64_t, value_less>(value_less{t.kind});
         acc_.push_back(std::move(a));
     }
 }
@@ -84,7 +98,7 @@ void group_acc::step(const aggregate_spec& spec, const json& row, int sign) {
             case num::none: a.values -= sign; break;  // not a number (PostgreSQL would not write one)
             }
         } else if (t.fn == agg_fn::min || t.fn == agg_fn::max) {
-            auto p = a.present.try_emplace(*v, 0).first;
+            auto p = a.present.try_emplace(ordered(t.kind, *v), 0).first;
             if ((p->second += sign) <= 0) a.present.erase(p);
         }
     }
@@ -118,10 +132,10 @@ json group_acc::entry(const aggregate_spec& spec, const json& group_values) cons
             break;
         }
         case agg_fn::min:
-            if (!a.present.empty()) v = a.present.begin()->first;
+            if (!a.present.empty()) v = a.present.begin()->first.v;
             break;
         case agg_fn::max:
-            if (!a.present.empty()) v = a.present.rbegin()->first;
+            if (!a.present.empty()) v = a.present.rbegin()->first.v;
             break;
         }
         e[t.name] = std::move(v);
@@ -138,9 +152,26 @@ json group_values(const aggregate_spec& spec, const json& row) {
     return g;
 }
 
-std::string group_key(const aggregate_spec& spec, const json& values) {
+std::string group_key(const aggregate_spec& spec, const json& row) {
     if (spec.group.empty()) return "*";
-    return row_key(values, spec.group);
+    static const json null;
+    auto value_of = [&](const std::string& c) -> const json& {
+        auto it = row.find(c);
+        return it == row.end() ? null : *it;
+    };
+    if (spec.group.size() > 1) {
+        json parts = json::array();
+        for (auto& c : spec.group) parts.push_back(value_of(c));
+        return dump_exact(parts);  // row-key rules: several columns as a JSON array text
+    }
+    // One column: its value as text. NULL is `null`; so that no string can take its key, a
+    // string that is `null` or begins with a double quote is written as its JSON string
+    // (`"null"`): keys never collide.
+    const json& v = value_of(spec.group[0]);
+    if (!v.is_string()) return dump_exact(v);
+    const auto& s = v.get_ref<const std::string&>();
+    if (s == "null" || (!s.empty() && s[0] == '"')) return dump_exact(v);
+    return s;
 }
 
 }  // namespace pglive

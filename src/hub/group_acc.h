@@ -15,11 +15,18 @@
 
 namespace pglive {
 
-// Orders values of one column: as its type compares, ties by JSON value (1.5 and 1.50 stay
-// two entries of the multiset: each row's own literal is what min/max show).
+// A value of a min/max multiset, read once as its column's kind (not at every comparison).
+struct ordered_value {
+    json v;
+    typed_value tv;
+    bool typed = false;  // read as the kind: compared with compare_typed
+};
+
+// Orders values of one column as compare_values does for its type, ties by JSON value (1.5 and
+// 1.50 stay two entries of the multiset: each row's own literal is what min/max show).
 struct value_less {
     value_kind kind = value_kind::unknown;
-    bool operator()(const json& a, const json& b) const;
+    bool operator()(const ordered_value& a, const ordered_value& b) const;
 };
 
 struct term_acc {
@@ -29,7 +36,7 @@ struct term_acc {
     std::map<int, int64_t> scales;
     int64_t nan = 0, pos_inf = 0, neg_inf = 0;
     // min/max: the values present.
-    std::map<json, int64_t, value_less> present;
+    std::map<ordered_value, int64_t, value_less> present;
 };
 
 class group_acc {
@@ -48,8 +55,10 @@ private:
     std::vector<term_acc> acc_;
 };
 
-// The group columns of `row` as an object, and its group key (row-key rules; no group: "*").
+// The group columns of `row` as an object, and its group key (row-key rules; no group: "*"; one
+// column: NULL is `null`, and a string `null` or one beginning with `"` is JSON-quoted).
+// `row` may be a row or its group values.
 json group_values(const aggregate_spec& spec, const json& row);
-std::string group_key(const aggregate_spec& spec, const json& values);
+std::string group_key(const aggregate_spec& spec, const json& row);
 
 }  // namespace pglive

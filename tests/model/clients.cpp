@@ -1,6 +1,8 @@
 // clients.cpp — serve nodes, WebSocket clients that subscribe, churn and resume, and random specs.
 #include "model/clients.h"
 
+#include "model/aggregates.h"
+
 #include <signal.h>
 
 #include <sstream>
@@ -208,6 +210,10 @@ void client_pool::run(int c) {
                 json m = {{"op", "subscribe"}, {"ref", std::to_string(++ref)}, {"topic", tables()[size_t(sp.table)].topic},
                           {"sub", "s" + std::to_string(s)}};
                 if (!sp.conds.empty()) m["filter"] = sp.filter_json();
+                if (sp.agg) {
+                    m["group"] = sp.group_json();
+                    m["aggregate"] = sp.aggregate_json();
+                }
                 if (sp.limit) {
                     m["limit"] = sp.limit;
                     m["order"] = sp.order_text();
@@ -350,6 +356,11 @@ std::vector<spec> random_specs(pqxx::connection_base& conn, uint64_t seed, int c
                 w.commit();
             }
             s.conds.push_back(std::move(c));
+        }
+        if (f.aggregates && g.chance(0.3)) {
+            random_aggregate(s, g);
+            out.push_back(std::move(s));
+            continue;
         }
         if (f.windows && g.chance(0.45)) {
             s.limit = 1 + g.pick(8);

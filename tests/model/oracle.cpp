@@ -1,6 +1,8 @@
 // oracle.cpp — the audit schema, loading and replaying the audit, and subscription views.
 #include "model/oracle.h"
 
+#include "model/aggregates.h"
+
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -111,6 +113,7 @@ std::string spec::order_text() const {
 std::string spec::describe() const {
     std::string s = "s" + std::to_string(id) + " " + tables()[size_t(table)].topic + " filter=" + filter_json().dump();
     if (limit) s += " limit=" + std::to_string(limit) + " order=" + order_text();
+    if (agg) s += " group=" + group_json().dump() + " aggregate=" + aggregate_json().dump();
     return s;
 }
 
@@ -137,6 +140,7 @@ std::string spec::sql() const {
         }
         where += (where.empty() ? " where " : " and ") + e;
     }
+    if (agg) return groups_sql(*this, where);
     s += where;
     if (limit) {
         std::string o;
@@ -215,13 +219,26 @@ std::string show_row(const table_def& t, const row& r) {
 }  // namespace
 
 bool view::same_as(const view& o, int table) const {
+    if (!groups.is_null() || !o.groups.is_null()) return groups == o.groups;
     const auto& t = tables()[size_t(table)];
     return tie_need == o.tie_need && same_rows(t, must, o.must) && same_rows(t, tie, o.tie);
+}
+
+bool matches(const spec& s, const row& r) {
+    const auto& t = tables()[size_t(s.table)];
+    for (auto& c : s.conds)
+        if (!holds(t, c, r)) return false;
+    return true;
 }
 
 view evaluate(const spec& s, const table_state& state) {
     const auto& t = tables()[size_t(s.table)];
     view v;
+    if (s.agg) {
+        v.groups = expected_groups(s, state);
+        for (auto& [k, e] : v.groups.items()) v.must.emplace(k, nullptr);
+        return v;
+    }
     std::vector<std::pair<const std::string*, const row_ptr*>> matched;
     for (auto& [k, r] : state) {
         bool ok = true;
@@ -249,6 +266,7 @@ view evaluate(const spec& s, const table_state& state) {
 }
 
 bool allowed(const spec& s, const view& v, const json& state, std::string* diff) {
+    if (s.agg) return groups_allowed(s, v.groups, state, diff);
     const auto& t = tables()[size_t(s.table)];
     std::ostringstream out;
     int problems = 0;
@@ -304,6 +322,7 @@ bool allowed(const spec& s, const view& v, const json& state, std::string* diff)
 }
 
 std::string show_view(const spec& s, const view& v, size_t max_rows) {
+    if (s.agg) return "      " + v.groups.dump().substr(0, 200 * max_rows) + "\n";
     const auto& t = tables()[size_t(s.table)];
     std::string out;
     size_t n = 0;

@@ -38,14 +38,26 @@ struct order_term {
     bool nulls_first = false;
 };
 
-// One subscription's query: the table, a filter (ANDed), an optional window.
+// One aggregate of an aggregate subscription: count (col -1), count:COL, sum:COL, min:COL, max:COL.
+struct agg_term {
+    std::string fn;
+    int col = -1;
+};
+
+// One subscription's query: the table, a filter (ANDed), an optional window; or (agg) the
+// filtered rows grouped by `group` with `aggs` (aggregates.h; no window).
 struct spec {
     int id = 0;
     int table = MT;
     std::vector<condition> conds;
     int limit = 0;  // 0: no window
     std::vector<order_term> order;
+    bool agg = false;
+    std::vector<int> group;  // column indexes
+    std::vector<agg_term> aggs;
     json filter_json() const;      // the "filter" array of the subscribe message
+    json group_json() const;       // aggregates: the "group" and "aggregate" arrays
+    json aggregate_json() const;
     std::string order_text() const;  // the "order" field
     std::string describe() const;
     std::string sql() const;  // the same query on the live table: the keys it selects, in order
@@ -60,9 +72,13 @@ using table_state = std::map<std::string, row_ptr>;  // row key → row
 struct view {
     std::map<std::string, row_ptr> must, tie;
     size_t tie_need = 0;
+    // An aggregate spec: the groups (aggregates.h expected_groups); `must` holds their keys only.
+    json groups;
     bool same_as(const view& o, int table) const;
 };
 
+// Does the row pass the spec's filter?
+bool matches(const spec& s, const row& r);
 view evaluate(const spec& s, const table_state& state);
 // Is the client's state (tagged JSON: key → row) one the view allows? `diff` says why not.
 bool allowed(const spec& s, const view& v, const json& state, std::string* diff);

@@ -25,6 +25,7 @@ struct features {
     bool nodes = true;      // a second serve node on the same database
     bool retention = true;  // a small retention and history, so resumes reach past them
     bool jsonnull = true;   // `is.null` on the jsonb column (SQL NULL, not a JSON null)
+    bool aggregates = true; // some subscriptions are aggregate subscriptions (group/aggregate, PROTOCOL §5)
     static features parse(const std::string& text);
     std::string text() const;
 };

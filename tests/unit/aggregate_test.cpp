@@ -326,6 +326,16 @@ TEST(AggregateState, a_group_appears_with_its_first_row_and_null_aggregates_are_
     EXPECT_EQ(sh.live_ops(st.rows, *st.apply(tx_of(3, {upd(r2, r3)}))), json::array());
 }
 
+TEST(AggregateState, a_null_group_and_a_string_null_group_have_different_keys) {
+    table_state st = empty_state();
+    aggregate_shape sh = make({"g"}, {"count"});
+    sh.recompute(st.rows);
+    auto row = [](int id, json g) { return json{{"id", id}, {"g", g}, {"h", 0}, {"n", 0}, {"x", 0}, {"s", ""}}; };
+    sh.live_ops(st.rows, *st.apply(tx_of(1, {ins(row(1, nullptr)), ins(row(2, "null")), ins(row(3, "\"q")), ins(row(4, "x"))})));
+    EXPECT_EQ(dump_exact(sh.snapshot_rows(st.rows)),
+              R"({"\"\\\"q\"":{"count":1,"g":"\"q"},"\"null\"":{"count":1,"g":"null"},"null":{"count":1,"g":null},"x":{"count":1,"g":"x"}})");
+}
+
 TEST(AggregateState, without_group_the_single_entry_is_always_there_and_truncate_empties_it) {
     table_state st = empty_state();
     aggregate_shape sh = make({}, {"count", "sum:n"});
