@@ -317,7 +317,7 @@ export class AggPanel {
     b.bars.forEach((bar, i) => {
       const y = 2 + i * row_h;
       const bx = x0 + bar.from * bw;
-      const len = bar.value === null ? 0 : Math.max(1, (bar.to - bar.from) * bw);
+      const len = bar.value === null || bar.value === 0 ? 0 : Math.max(1, (bar.to - bar.from) * bw);  // a tiny value still shows, nothing does not
       const tip = `${bar.label}: ${b.measure} ${bar.measure}`;
       parts.push(`<g class="agg-bar" data-group="${esc(bar.key)}"><title>${esc(tip)}</title>`
         + `<text class="tick label" x="${x0 - 6}" y="${y + row_h / 2 + 4}" text-anchor="end">${esc(fit(bar.label, Math.floor((label_w - 8) / char_w)))}</text>`

@@ -155,6 +155,30 @@ describe('aggregate panel (issue 14)', () => {
     }
   });
 
+  test('no group columns: one entry "*" for all rows, there with count 0 when no row matches', async () => {
+    const p = await open(`${demo.url}/?agg=public.orders&aggregate=count,sum:amount`);
+    try {
+      const [n, sum] = (await psql(demo.db, 'SELECT count(*), sum(amount) FROM public.orders')).split('|');
+      await until(async () => JSON.stringify(await table(p)) === JSON.stringify([{ key: '*', count: n, 'sum:amount': sum }]),
+        { timeout: 15000, what: `"*" with ${n} orders summing to ${sum}` });
+      assert.deepEqual(Object.keys(await bars(p)), ['*']);
+      const filter = p.locator(`.card[data-topic="${orders}"] .filter`);
+      await filter.fill('status=eq.nothing-has-this');
+      await filter.press('Enter');
+      await until(async () => JSON.stringify(await table(p)) === JSON.stringify([{ key: '*', count: '0', 'sum:amount': '∅' }]),
+        { timeout: 5000, what: '"*" with count 0 and a NULL sum' });
+      const b = await bars(p);
+      assert.equal(b['*'].value, '0');
+      assert.equal(b['*'].width, 0, 'a zero count draws no bar');
+      await filter.fill('');
+      await filter.press('Enter');
+      await until(async () => (await table(p))[0]?.count === n, { timeout: 5000, what: 'every order again' });
+    } finally {
+      await p.evaluate(() => localStorage.removeItem('pglive.agg.public.orders')).catch(() => {});
+      await p.close();
+    }
+  });
+
   test('390 px: picked from the keyboard (a group column, avg, the order); nothing scrolls sideways', async () => {
     const p = await open(demo.dashboard_url, { width: 390, height: 844 });
     try {
