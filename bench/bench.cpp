@@ -1,6 +1,6 @@
 // bench.cpp — the driver of pglive's benchmarks: options, the database, then one function per scenario.
 // The scenarios (common.h): capture overhead, commit→client latency, fan-out (and Nchan's), idle RSS and
-// 50k subscribers, slow client. `pglive_bench [--out FILE.md] [--json FILE.json]`;
+// 50k subscribers, slow client, aggregate shapes. `pglive_bench [--out FILE.md] [--json FILE.json]`;
 // BENCH_ONLY=capture,latency,sustained,fanout|fanout1k|fanout10k,rss,conns50k,slow,nchan,aggshapes runs only those,
 // BENCH_SKIP_CAPTURE=1 skips §1, BENCH_SECS=N sets §1's duration per case, BENCH_CONNS=N the 50k
 // scenario's target, BENCH_NCHAN_WORKERS=N nginx's worker_processes (default 1).

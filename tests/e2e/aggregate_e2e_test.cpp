@@ -211,7 +211,6 @@ TEST_F(aggregate_e2e, websocket_aggregates_equal_group_by_after_every_transactio
 
 TEST_F(aggregate_e2e, bad_aggregate_requests_are_refused_naming_the_field) {
     adb().sql("CREATE TABLE public.agg_secret (id int PRIMARY KEY, status text, amount numeric, secret text);");
-    std::string out;
     test::process attach({PGLIVE_BINARY, "attach", "public.agg_secret", "--exclude", "secret", "--db", adb().conninfo()});
     ASSERT_EQ(attach.wait_exit(60s).value_or(-1), 0) << attach.output();
     auto s = test::start_serve(adb().serve_conninfo(), {"--anonymous-topics", "*"});
