@@ -19,16 +19,25 @@ function lossy(lit) {
   return digits > 15 || !Number.isFinite(n) || (n === 0 && digits > 0);
 }
 
+// True when JavaScript would not write the literal back as it came: lossy, or a decimal whose text
+// says more than its value (a numeric's scale: "1523.40", an exponent: "1.5e3").
+function rewritten(lit) {
+  return lossy(lit) || (!literal_shape(lit).integer && String(Number(lit)) !== lit);
+}
+
 // JSON.parse, except that number literals a double cannot hold exactly become strings (the
 // literal, e.g. "12345678901234567891.5") or, with bigNumbers 'bigint', integers become BigInt
-// (decimals still strings). bigNumbers null/'number' is plain JSON.parse.
+// (decimals still strings). With bigNumbers 'text' every literal JavaScript would not write back
+// as it came is a string: also the numeric "1523.40" (its scale kept, as PostgreSQL prints it).
+// bigNumbers null/'number' is plain JSON.parse.
 export function parseJSON(text, bigNumbers = null) {
-  if (bigNumbers !== 'string' && bigNumbers !== 'bigint') return JSON.parse(text);
+  if (bigNumbers !== 'string' && bigNumbers !== 'bigint' && bigNumbers !== 'text') return JSON.parse(text);
+  const keep = bigNumbers === 'text' ? rewritten : lossy;
   let out = '', last = 0, marked = false;
   const re = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
   for (let m; (m = re.exec(text));) {
     const tok = m[0];
-    if (tok[0] === '"' || !lossy(tok)) continue;
+    if (tok[0] === '"' || !keep(tok)) continue;
     out += text.slice(last, m.index) + JSON.stringify(BIG_MARK + tok);
     last = m.index + tok.length;
     marked = true;

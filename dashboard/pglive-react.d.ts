@@ -14,6 +14,9 @@ export interface PgliveTopicOptions {
   filter?: string[] | string | null;
   limit?: number | null;
   order?: string | null;
+  /** Live aggregates instead of rows (PROTOCOL §5): group columns and aggregate names. */
+  group?: string[] | string | null;
+  aggregate?: string[] | string | null;
   /** false: no subscription (rows stay empty). */
   enabled?: boolean;
   /** Else a refusal is written to the console. */

@@ -11,7 +11,8 @@
 //   }
 //
 // The subscription opens when the component mounts and closes when it unmounts, or when the
-// client, topic, filter, limit or order change (then a new one opens: a fresh snapshot).
+// client, topic, filter, limit, order, group or aggregate change (then a new one opens: a fresh
+// snapshot). With group/aggregate (PROTOCOL §5) the rows are the live groups.
 
 let bound_react = null;
 
@@ -28,12 +29,14 @@ function react_of(options) {
 const empty = Object.freeze({ rows: Object.freeze([]), rowsByKey: Object.freeze({}), ready: false, error: null, position: null });
 
 // → { rows (in the subscription's order), rowsByKey (key → row), ready, error, position,
-//     subscription }. options: React, filter, limit, order, enabled (false: no subscription),
+//     subscription }. options: React, filter, limit, order, group, aggregate, enabled (false: no subscription),
 //     onError(err) (else a refusal is written to the console, as pglive.js does).
 export function usePgliveTopic(client, topic, options = {}) {
   const React = react_of(options);
-  const { filter = null, limit = null, order = null, enabled = true } = options;
+  const { filter = null, limit = null, order = null, group = null, aggregate = null, enabled = true } = options;
   const filter_key = JSON.stringify(filter ?? null);
+  const group_key = JSON.stringify(group ?? null);
+  const aggregate_key = JSON.stringify(aggregate ?? null);
   const on_error = React.useRef(options.onError);
   on_error.current = options.onError;
   const [state, setState] = React.useState(empty);
@@ -45,6 +48,8 @@ export function usePgliveTopic(client, topic, options = {}) {
       filter: filter_key === 'null' ? null : JSON.parse(filter_key),
       limit,
       order,
+      group: JSON.parse(group_key),
+      aggregate: JSON.parse(aggregate_key),
       onChange: () => {
         if (!live) return;
         setState({ rows: sub.list(), rowsByKey: sub.rows, ready: sub.ready, error: null, position: sub.position, subscription: sub });
@@ -58,7 +63,7 @@ export function usePgliveTopic(client, topic, options = {}) {
     });
     setState({ ...empty, subscription: sub });
     return () => { live = false; sub.close(); };
-  }, [client, topic, filter_key, limit, order, enabled]);
+  }, [client, topic, filter_key, limit, order, group_key, aggregate_key, enabled]);
 
   return state;
 }

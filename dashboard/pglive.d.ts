@@ -41,8 +41,8 @@ export interface ConnectOptions {
   /** WebSocket and EventSource implementations (tests); default: the browser's. */
   WebSocket?: typeof WebSocket | null;
   EventSource?: typeof EventSource | null;
-  /** Numbers a double cannot hold exactly: null (JavaScript numbers), 'string' (the exact literal), 'bigint' (integers as BigInt, decimals as strings). */
-  bigNumbers?: null | 'string' | 'bigint';
+  /** Numbers a double cannot hold exactly: null (JavaScript numbers), 'string' (the exact literal), 'bigint' (integers as BigInt, decimals as strings); 'text': as 'string', and every decimal JavaScript would not write back as sent (1523.40) as its literal. */
+  bigNumbers?: null | 'string' | 'bigint' | 'text';
   /** Write errors no onError / on('error') handles to the console (default true). */
   logErrors?: boolean;
   /**
@@ -66,6 +66,10 @@ export interface SubscribeOptions {
   limit?: number | null;
   /** PostgREST order: 'amount.desc,id' (nullsfirst / nullslast too). */
   order?: string | null;
+  /** Live aggregates instead of rows (PROTOCOL §5): the group columns; rows are then group key → group. */
+  group?: string[] | string | null;
+  /** Aggregate names: 'count', 'count:COL', 'sum:COL', 'avg:COL', 'min:COL', 'max:COL' (each group holds them as fields). */
+  aggregate?: string[] | string | null;
   onChange?: ((rows: Rows, change: Change) => void) | null;
   onError?: ((error: PgliveError) => void) | null;
   onMessage?: ((data: unknown, message: MessageEvent_) => void) | null;
@@ -75,6 +79,8 @@ export interface UpdateOptions {
   filter?: string[] | string | null;
   limit?: number | null;
   order?: string | null;
+  group?: string[] | string | null;
+  aggregate?: string[] | string | null;
 }
 
 export declare class Subscription {
@@ -83,6 +89,8 @@ export declare class Subscription {
   filter: string[];
   limit: number | null;
   order: string;
+  group: string[];
+  aggregate: string[];
   onChange: SubscribeOptions['onChange'];
   onError: SubscribeOptions['onError'];
   onMessage: SubscribeOptions['onMessage'];
@@ -166,7 +174,7 @@ export declare function rowComparator(order: string): ((a: Row, b: Row) => numbe
 /** Compares two JSON values as pglive orders them (numbers and numeric strings as numbers). */
 export declare function compareValues(x: unknown, y: unknown, nulls_first?: boolean): number;
 /** JSON.parse that keeps numbers a double cannot hold exactly (see ConnectOptions.bigNumbers). */
-export declare function parseJSON(text: string, bigNumbers?: null | 'string' | 'bigint'): any;
+export declare function parseJSON(text: string, bigNumbers?: null | 'string' | 'bigint' | 'text'): any;
 
 declare const _default: {
   connect: typeof connect;

@@ -51,7 +51,8 @@ const default_options = {
   EventSource: null,
   // Numbers a double cannot hold exactly (bigint beyond 2^53, numeric with more than 15 digits):
   // null = JavaScript numbers (digits lost), 'string' = the exact literal as a string,
-  // 'bigint' = integers as BigInt and decimals as strings.
+  // 'bigint' = integers as BigInt and decimals as strings, 'text' = as 'string', and also every
+  // decimal JavaScript would not write back as sent (a numeric's scale: 1523.40) as its literal.
   bigNumbers: null,
   logErrors: true,           // console.error/warn for errors no onError / on('error') handles
   // A page of another origin that the server refuses (its allowed_origins does not list it) is
@@ -183,6 +184,8 @@ export class Client extends Transports {
     if (sub.filter.length) m.filter = sub.filter;
     if (sub.limit !== null) m.limit = sub.limit;
     if (sub.order) m.order = sub.order;
+    if (sub.group.length) m.group = sub.group;
+    if (sub.aggregate.length) m.aggregate = sub.aggregate;
     if (sub.position !== null) m.since = sub.position;
     return m;
   }

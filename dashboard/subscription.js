@@ -10,6 +10,10 @@ export class Subscription {
     this.filter = normalize_filter(opts.filter);
     this.limit = opts.limit ?? null;
     this.order = opts.order ?? '';
+    // Aggregates instead of rows (PROTOCOL §5): group columns and aggregate names ("count",
+    // "sum:amount", …); the rows are then group key → group.
+    this.group = normalize_list(opts.group, 'group');
+    this.aggregate = normalize_list(opts.aggregate, 'aggregate');
     this.onChange = opts.onChange ?? null;
     this.onError = opts.onError ?? null;
     this.onMessage = opts.onMessage ?? null;
@@ -35,12 +39,14 @@ export class Subscription {
 
   get size() { return Object.keys(this.rows).length; }
 
-  // Changes filter, limit or order: a new subscription on the server, a fresh snapshot here.
+  // Changes filter, limit, order, group or aggregate: a new subscription on the server, a fresh snapshot here.
   update(opts = {}) {
     if (this.closed) throw new Error('this subscription is closed');
     if ('filter' in opts) this.filter = normalize_filter(opts.filter);
     if ('limit' in opts) this.limit = opts.limit ?? null;
     if ('order' in opts) this.order = opts.order ?? '';
+    if ('group' in opts) this.group = normalize_list(opts.group, 'group');
+    if ('aggregate' in opts) this.aggregate = normalize_list(opts.aggregate, 'aggregate');
     this.position = null;
     this.ready = false;
     this.error = null;
@@ -59,4 +65,12 @@ function normalize_filter(f) {
   if (typeof f === 'string') return parseFilterText(f);
   if (!Array.isArray(f)) throw new TypeError(`filter must be an array of "column=op.value" strings or a string, got ${typeof f}`);
   return f.map(String);
+}
+
+// group / aggregate: an array of names, or one string of them separated by commas.
+function normalize_list(v, what) {
+  if (v === undefined || v === null || v === '') return [];
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!Array.isArray(v)) throw new TypeError(`${what} must be an array of names or a comma-separated string, got ${typeof v}`);
+  return v.map(String);
 }

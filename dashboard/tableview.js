@@ -1,5 +1,6 @@
 // tableview.js — one live table card: a topic's rows, filter, limit and sort, cells flashing as patches change them;
-// its charts (charts.js) behind the card's Charts button.
+// its charts (charts.js) behind the card's Charts button, its aggregates (aggregates.js) behind Aggregates.
+import { AggPanel } from './aggregates.js';
 import { ChartPanel } from './charts.js';
 import { parsePointer } from './jsonpatch.js';
 import { $, calm, colors, store } from './page.js';
@@ -162,6 +163,7 @@ export class TableView {
       onError: (err) => { this.show_error(err); this.full = true; schedule(this); },  // refused: show no stale rows
       onMessage: () => {},  // shown by the notifications panel
     });
+    this.aggs = new AggPanel(this, $('.aggs', node), $('.agg-toggle', node), client);
   }
 
   // The order the card shows and asks the server for: the one picked, else newest first for a
@@ -188,6 +190,7 @@ export class TableView {
     this.first = true;
     this.changed.clear();
     this.sub.update(this.sub_opts());
+    this.aggs.filter_changed();
   }
 
   show_error(err) {
@@ -201,6 +204,7 @@ export class TableView {
     if (ev.type === 'snapshot') {
       this.full = true;
       this.show_error(null);
+      this.aggs.columns_changed();  // its pickers offer the columns (and the numeric ones) the rows have
     } else if (!this.full) {
       for (const op of ev.ops) {
         // "/<key>" touches a whole row, "/<key>/<col>" one cell.
@@ -231,6 +235,7 @@ export class TableView {
       th.append(b);
       return th;
     }));
+    this.aggs?.columns_changed();
     // Existing rows were built for other columns.
     for (const { tr } of this.rows_el.values()) tr.remove();
     this.rows_el.clear();
@@ -403,6 +408,7 @@ export class TableView {
   destroy() {
     all_views.delete(this);
     this.chart.destroy();
+    this.aggs.destroy();
     this.sub.close();
     this.el.remove();
     dirty_views.delete(this);

@@ -1,4 +1,5 @@
 // topics.js — the topic list on the left, which topics are watched (remembered), and their table cards.
+import { url_topic } from './aggregates.js';
 import { $, api, store } from './page.js';
 import { TableView } from './tableview.js';
 
@@ -8,6 +9,7 @@ const views = new Map();  // topic → TableView
 let topics = [];
 let watched = new Set(store.get('watched', null) ?? []);
 let watched_default = store.get('watched', null) === null;  // first visit: watch every topic
+if (url_topic && !watched_default && !watched.has(url_topic)) { watched.add(url_topic); store.set('watched', [...watched]); }  // ?agg=TOPIC shows its card
 
 function set_watched(topic, on) {
   if (on) watched.add(topic); else watched.delete(topic);
@@ -28,9 +30,12 @@ function sync_views() {
       views.set(t.name, v);
     }
   }
-  // Cards in the order of the topic list.
+  // Cards in the order of the topic list. Moved only when out of order: moving a card takes the
+  // focus from whatever control in it had it (every 5 s, under a keyboard user's hands).
   const box = $('#tables');
-  for (const t of topics) { const v = views.get(t.name); if (v) box.append(v.el); }
+  const want = topics.map((t) => views.get(t.name)?.el).filter(Boolean);
+  const have = [...box.children].filter((e) => e.classList.contains('card'));
+  if (want.length !== have.length || want.some((e, i) => e !== have[i])) for (const e of want) box.append(e);
   $('#no-topics').hidden = views.size > 0;
 }
 

@@ -107,7 +107,7 @@ export class Transports {
     this.close_sse_(sub);
     const name = this.new_name_(sub);
     const u = this.url_('sse', {
-      topic: sub.topic, filter: sub.filter, limit: sub.limit, order: sub.order, since: sub.position,
+      topic: sub.topic, filter: sub.filter, limit: sub.limit, order: sub.order, group: sub.group, aggregate: sub.aggregate, since: sub.position,
       token: this.options.token,
     });
     let es;

@@ -149,9 +149,15 @@ void demo::run() {
     m.server->start();
     std::string admin_token =
         sign_jwt(json{{"sub", "demo-admin"}, {"topics", {"*"}}, {"publish", true}, {"admin", true}}, c.token_secret);
+    // The dashboard's ?agg= opens a card's aggregate panel with those picks (dashboard/aggregates.js):
+    // the demo's dashboard address opens with the orders counted and summed by status. (The admin
+    // view's address stays as it was; the picks, once opened, are remembered by the browser.)
+    const std::string aggregates = "agg=public.orders&group=status&aggregate=count,sum:amount&order=count.desc&limit=5";
     std::cout << "pglive: database " << db << "\n"
               << "pglive: try  psql '" << db << "' -c \"INSERT INTO orders (customer, amount) VALUES ('you', 42)\""
               << "  (the orders card lists the newest first: the row appears at its top)\n"
+              << "pglive: dashboard " << m.server->url() << "/?" << aggregates
+              << "  (with the orders counted and summed by status, live)\n"
               << "pglive: admin view " << m.server->url() << "/?token=" << admin_token << "\n"
               << "pglive: serving " << m.server->url() << " (" << m.server->topic_count() << " topics)" << std::endl;
     if (m.opt.traffic_per_s > 0) m.traffic = std::thread([&m, db] { m.run_traffic(db); });

@@ -53,6 +53,7 @@ export class Pglive {
     this.url = null;
     this.db = null;
     this.admin_url = null;
+    this.dashboard_url = null;
     this.exited = null;
   }
 
@@ -76,6 +77,7 @@ export class Pglive {
         let m;
         if ((m = /^pglive: database (\S+)/.exec(line))) this.db = m[1];
         if ((m = /^pglive: admin view (\S+)/.exec(line))) this.admin_url = m[1];
+        if ((m = /^pglive: dashboard (\S+)/.exec(line))) this.dashboard_url = m[1];
         if ((m = /^pglive: serving (http:\/\/\S+)/.exec(line))) {
           this.url = m[1].replace(/\/$/, '');
           clearTimeout(timer);
@@ -171,7 +173,7 @@ export function tableRows(page, topic) {
   return page.evaluate((topic) => {
     const card = document.querySelector(`.card[data-topic="${CSS.escape(topic)}"]`);
     if (!card) return null;
-    return [...card.querySelectorAll('tbody tr:not(.removed)')].map((tr) => {
+    return [...card.querySelectorAll('table.live tbody tr:not(.removed)')].map((tr) => {
       const row = { key: tr.dataset.key };
       for (const td of tr.querySelectorAll('td')) row[td.dataset.col] = td.title || td.textContent;
       return row;
