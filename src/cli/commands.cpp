@@ -51,16 +51,23 @@ std::vector<command> make_commands() {
                   "Installs or upgrades the pglive SQL schema (idempotent). Needs CREATE on the database.",
                   {{"db", arity::value, "a libpq URI or key=value string"}},
                   {db_help}, 0, ""});
-    cs.push_back({"attach", "pglive attach TABLE [--db CONNINFO] [--key COL,...] [--columns COL,...|--exclude COL,...]",
+    cs.push_back({"attach",
+                  "pglive attach TABLE [--db CONNINFO] [--key COL,...] [--columns COL,...|--exclude COL,...] "
+                  "[--policy FILTER|--no-policy]",
                   "Captures TABLE's changes (TABLE may be schema-qualified; its topic is schema.table) and installs the\n"
                   "schema when it is missing. Attaching again changes the settings given and keeps the others.",
                   {{"db", arity::value, "a libpq URI or key=value string"},
                    {"key", arity::value, "a column name, or several separated by commas"},
                    {"columns", arity::value, "column names separated by commas"},
-                   {"exclude", arity::value, "column names separated by commas"}},
+                   {"exclude", arity::value, "column names separated by commas"},
+                   {"policy", arity::value, "a filter like tenant_id=eq.{tenant}", true},
+                   {"no-policy", arity::flag, ""}},
                   {db_help, "the row key (default: the primary key; needed for a table without one)",
                    "stream only these columns (the key is always streamed)",
-                   "never stream these columns (e.g. password_hash)"},
+                   "never stream these columns (e.g. password_hash)",
+                   "a row policy: every non-admin read of the topic gets only the rows matching it; {claim}\n"
+                   "is the reader's token claim, taken as a literal (repeat, or join with &, to AND several)",
+                   "remove the row policy"},
                   1, "TABLE"});
     cs.push_back({"detach", "pglive detach TABLE [--db CONNINFO]",
                   "Stops capturing TABLE; its subscribers get an unknown_topic error. A table that is not attached\n"

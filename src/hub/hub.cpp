@@ -172,7 +172,9 @@ json hub::topics_json(const access& who) const {
         if (!who.may_read(name)) continue;
         size_t subs = 0;
         if (auto t = impl_->topics.find(name); t != impl_->topics.end()) subs = t->second.subs.size();
-        out.push_back(json{{"name", name}, {"key", info.key}, {"columns", info.columns}, {"subscribers", subs}});
+        json t = {{"name", name}, {"key", info.key}, {"columns", info.columns}, {"subscribers", subs}};
+        if (who.admin && !info.policy.empty()) t["policy"] = info.policy;  // the DBA's rule, not the readers'
+        out.push_back(std::move(t));
     }
     return out;
 }
