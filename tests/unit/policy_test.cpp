@@ -258,6 +258,7 @@ TEST_F(PolicyHub, admins_see_the_policy_in_the_topic_list_and_readers_do_not) {
     root.admin = true;
     EXPECT_EQ(h->topics_json(root)[0]["policy"], "tenant=eq.{tenant}");
     EXPECT_FALSE(h->topics_json(reader({{"tenant", "A"}}))[0].contains("policy"));
+    EXPECT_TRUE(h->topics_json(reader({{"region", "eu"}})).empty());  // reads nothing of it: not listed
 }
 
 }  // namespace
