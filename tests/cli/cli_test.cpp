@@ -228,8 +228,10 @@ TEST_F(cli, status_is_an_aligned_table_and_json_for_scripts) {
     while (head < l.size() && l[head].rfind("TOPIC", 0) != 0) ++head;
     ASSERT_LT(head, l.size()) << r.out;
     const std::string& h = l[head];
-    size_t key_at = h.find("KEY"), cols_at = h.find("COLUMNS"), hidden_at = h.find("HIDDEN COLUMNS");
+    size_t key_at = h.find("KEY"), cols_at = h.find("COLUMNS"), hidden_at = h.find("HIDDEN COLUMNS"),
+           policy_at = h.find("POLICY");
     ASSERT_NE(hidden_at, std::string::npos) << h;
+    ASSERT_NE(policy_at, std::string::npos) << h;
     bool users = false, events = false;
     for (size_t i = head + 1; i < l.size(); ++i) {
         const std::string& row = l[i];
@@ -237,12 +239,14 @@ TEST_F(cli, status_is_an_aligned_table_and_json_for_scripts) {
             users = true;
             EXPECT_EQ(row.substr(key_at, 3), "id ") << row;
             EXPECT_EQ(row.substr(cols_at, 8), "id, name") << row;
-            EXPECT_EQ(row.substr(hidden_at), "password_hash") << row;
+            EXPECT_EQ(row.substr(hidden_at, 14), "password_hash ") << row;
+            EXPECT_EQ(row.substr(policy_at), "-") << row;  // no row policy
         }
         if (row.rfind("public.cli_status_events ", 0) == 0) {
             events = true;
             EXPECT_EQ(row.substr(key_at, 10), "tenant, id") << row;
-            EXPECT_EQ(row.substr(hidden_at), "-") << row;
+            EXPECT_EQ(row.substr(hidden_at, 2), "- ") << row;
+            EXPECT_EQ(row.substr(policy_at), "-") << row;
         }
     }
     EXPECT_TRUE(users && events) << r.out;
