@@ -17,21 +17,22 @@ features features::parse(const std::string& text) {
     for (std::string item; std::getline(ss, item, ',');)
         if (!item.empty()) items.push_back(item);
     bool only = !items.empty() && items[0][0] != '-';
-    if (only) f = features{false, false, false, false, false, false, false, false, false, false};
+    if (only) f = features{false, false, false, false, false, false, false, false, false, false, false};
     for (auto& item : items) {
         bool on = item[0] != '-';
         std::string name = on ? item : item.substr(1);
         if (name == "none" || name == "all") {
             bool v = name == "all";
-            f = features{v, v, v, v, v, v, v, v, v, v};
+            f = features{v, v, v, v, v, v, v, v, v, v, v};
             continue;
         }
         bool* p = name == "types" ? &f.types : name == "zones" ? &f.zones : name == "faults" ? &f.faults
                 : name == "pgrestart" ? &f.pgrestart : name == "truncate" ? &f.truncate
                 : name == "windows" ? &f.windows : name == "resume" ? &f.resume : name == "nodes" ? &f.nodes
-                : name == "retention" ? &f.retention : name == "jsonnull" ? &f.jsonnull : nullptr;
+                : name == "retention" ? &f.retention : name == "jsonnull" ? &f.jsonnull
+                : name == "policies" ? &f.policies : nullptr;
         if (!p) throw std::invalid_argument("PGLIVE_MODEL_FEATURES: unknown feature '" + name +
-                                            "' (types,zones,faults,pgrestart,truncate,windows,resume,nodes,retention,jsonnull)");
+                                            "' (types,zones,faults,pgrestart,truncate,windows,resume,nodes,retention,jsonnull,policies)");
         *p = on;
     }
     return f;
@@ -52,6 +53,7 @@ std::string features::text() const {
     add(nodes, "nodes");
     add(retention, "retention");
     add(jsonnull, "jsonnull");
+    add(policies, "policies");
     return s.empty() ? "none" : s;
 }
 

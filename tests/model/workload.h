@@ -25,6 +25,7 @@ struct features {
     bool nodes = true;      // a second serve node on the same database
     bool retention = true;  // a small retention and history, so resumes reach past them
     bool jsonnull = true;   // `is.null` on the jsonb column (SQL NULL, not a JSON null)
+    bool policies = true;   // public.st has the row policy k=eq.{tenant}; its subscribers carry tenant claims
     static features parse(const std::string& text);
     std::string text() const;
 };
