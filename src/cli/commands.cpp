@@ -79,7 +79,7 @@ std::vector<command> make_commands() {
                   {{"db", arity::value, "a libpq URI or key=value string"}, {"json", arity::flag, ""}},
                   {db_help, "print one JSON object instead (fields: docs/PROTOCOL.md section 1)"}, 0, ""});
     cs.push_back({"token", "pglive token --sub USER [--topics PATTERN ...] [--publish] [--admin] [--metrics] [--ttl 1h]\n"
-                  "                    [--config FILE] [--token-secret SECRET]",
+                  "                    [--claim NAME=VALUE ...] [--config FILE] [--token-secret SECRET]",
                   "Prints a token (an HS256 JWT) signed with the token_secret `pglive serve` reads: from the config\n"
                   "file, PGLIVE_TOKEN_SECRET or --token-secret (later wins). Pass it to pglive.js (connect({token}))\n"
                   "or as Authorization: Bearer TOKEN.",
@@ -89,6 +89,7 @@ std::vector<command> make_commands() {
                    {"admin", arity::flag, ""},
                    {"metrics", arity::flag, ""},
                    {"ttl", arity::value, "a duration such as 90s, 15m, 1h or 30d"},
+                   {"claim", arity::value, "NAME=VALUE, e.g. tenant=acme", true},
                    {"config", arity::value, "a file of key = value lines"},
                    {"token-secret", arity::value, "the HS256 secret"}},
                   {"the token's sub, the user id (POST /api/publish {\"user\":USER} reaches it)",
@@ -97,6 +98,7 @@ std::vector<command> make_commands() {
                    "may use the admin API and the dashboard's admin view (attach, detach, status)",
                    "may read GET /metrics",
                    "how long the token is valid: a number with s, m, h or d (1h30m works too) [default: 1h]",
+                   "a string claim for row policies (attach --policy 'tenant_id=eq.{tenant}'); repeatable",
                    "the config file serve reads (for its token_secret)",
                    "the secret itself (visible in ps: prefer the config file or PGLIVE_TOKEN_SECRET)"},
                   0, ""});

@@ -285,6 +285,20 @@ int get_status(uint16_t port, const std::string& target, const std::string& toke
     return test::http_get("127.0.0.1", port, target, {{"Authorization", "Bearer " + token}}).status;
 }
 
+TEST_F(cli, token_claim_for_a_row_policy) {
+    const std::string secret = "cli-secret-2";
+    std::string t = token_of(run({"token", "--sub", "u", "--topics", "public.*", "--claim", "tenant=acme,b=c",
+                                  "--claim", "org=42", "--token-secret", secret}));
+    access a = verify_jwt(t, secret, now_s());
+    EXPECT_EQ(a.claims["tenant"], "acme,b=c");  // everything after the first '=', as a string
+    EXPECT_EQ(a.claims["org"], "42");
+    for (auto bad : {"tenant", "=x", "sub=eve", "admin=true", "exp=1"}) {
+        auto r = run({"token", "--sub", "u", "--topics", "*", "--claim", bad, "--token-secret", secret});
+        EXPECT_EQ(r.status, 2) << bad;
+        EXPECT_NE(r.err.find("--claim"), std::string::npos) << r.err;
+    }
+}
+
 TEST_F(cli, token_claims_ttl_and_where_the_secret_comes_from) {
     const std::string secret = "cli-secret-1";
     int64_t before = now_s();
