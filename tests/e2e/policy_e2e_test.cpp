@@ -278,6 +278,27 @@ TEST_F(policy_e2e, resume_from_memory_and_from_the_outbox_keeps_to_the_tenant) {
     never_saw(poll_bytes, "acme", "AAA");
 }
 
+TEST_F(policy_e2e, a_changed_policy_ends_live_subscriptions_and_the_next_one_reads_under_the_new) {
+    sql("CREATE TABLE public.pol_live (id int PRIMARY KEY, tenant text, note text);"
+        "INSERT INTO public.pol_live VALUES (1, 'acme', 'AAA-1'), (200, 'acme', 'AAA-200'), (2, 'bolt', 'BBB-2');"
+        "SELECT pglive.attach('public.pol_live', policy => 'tenant=eq.{tenant}');");
+    auto s = serve();
+    test::ws_client ws("127.0.0.1", s.port, "/ws?token=" + acme);
+    ws.send(json{{"op", "subscribe"}, {"ref", "1"}, {"topic", "public.pol_live"}});
+    auto snap = ws.read_until([](const json& m) { return m["type"] == "snapshot"; }, 10s);
+    ASSERT_TRUE(snap);
+    EXPECT_EQ((*snap)["rows"].size(), 2u);
+    sql("SELECT pglive.attach('public.pol_live', policy => 'tenant=eq.{tenant}&id=lt.100')");  // tightened
+    auto e = ws.read_until([](const json& m) { return m["type"] == "error"; }, 10s);
+    ASSERT_TRUE(e);
+    EXPECT_EQ((*e)["code"], "forbidden") << e->dump();
+    EXPECT_NE((*e)["message"].get<std::string>().find("changed"), std::string::npos) << e->dump();
+    ws.send(json{{"op", "subscribe"}, {"ref", "2"}, {"topic", "public.pol_live"}});
+    snap = ws.read_until([](const json& m) { return m["type"] == "snapshot"; }, 10s);
+    ASSERT_TRUE(snap);
+    EXPECT_EQ((*snap)["rows"], rows_of("SELECT * FROM public.pol_live WHERE tenant = 'acme' AND id < 100"));
+}
+
 int run_cli(std::vector<std::string> args, std::string* out) {
     args.insert(args.begin(), PGLIVE_BINARY);
     test::process p(args);
