@@ -79,7 +79,7 @@ struct raw_ws {
 
 struct policy_e2e : ::testing::Test {
     static void SetUpTestSuite() {
-        sql("CREATE TABLE public.pol_orders (id int PRIMARY KEY, tenant text, note text);"
+        sql("DROP TABLE IF EXISTS public.pol_orders; CREATE TABLE public.pol_orders (id int PRIMARY KEY, tenant text, note text);"
             "INSERT INTO public.pol_orders VALUES (1, 'acme', 'AAA-1'), (2, 'bolt', 'BBB-2'), (3, 'acme', 'AAA-3');"
             "SELECT pglive.attach('public.pol_orders', policy => 'tenant=eq.{tenant}');");
     }
@@ -279,7 +279,7 @@ TEST_F(policy_e2e, resume_from_memory_and_from_the_outbox_keeps_to_the_tenant) {
 }
 
 TEST_F(policy_e2e, a_changed_policy_ends_live_subscriptions_and_the_next_one_reads_under_the_new) {
-    sql("CREATE TABLE public.pol_live (id int PRIMARY KEY, tenant text, note text);"
+    sql("DROP TABLE IF EXISTS public.pol_live; CREATE TABLE public.pol_live (id int PRIMARY KEY, tenant text, note text);"
         "INSERT INTO public.pol_live VALUES (1, 'acme', 'AAA-1'), (200, 'acme', 'AAA-200'), (2, 'bolt', 'BBB-2');"
         "SELECT pglive.attach('public.pol_live', policy => 'tenant=eq.{tenant}');");
     auto s = serve();
@@ -308,7 +308,7 @@ int run_cli(std::vector<std::string> args, std::string* out) {
 }
 
 TEST_F(policy_e2e, cli_attach_policy_status_and_the_admin_views) {
-    sql("CREATE TABLE public.pol_cli (id int PRIMARY KEY, tenant text, region text)");
+    sql("DROP TABLE IF EXISTS public.pol_cli; CREATE TABLE public.pol_cli (id int PRIMARY KEY, tenant text, region text)");
     std::string out, db = pol_db().conninfo();
     EXPECT_EQ(run_cli({"attach", "public.pol_cli", "--db", db, "--policy", "tenant=eq.{tenant}", "--policy",
                        "region=in.({region},global)"}, &out), 0) << out;
