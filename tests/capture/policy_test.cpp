@@ -21,7 +21,7 @@ std::string sql_error(pqxx::connection_base& c, const std::string& sql) {
 
 TEST(capture_policy, attach_stores_it_reattach_keeps_it_and_empty_clears_it) {
     auto admin = connect();
-    exec(*admin, "create table pol (id int primary key, tenant text, amount int, secret text)");
+    exec(*admin, "drop table if exists pol; create table pol (id int primary key, tenant text, amount int, secret text)");
     exec(*admin, "select pglive.attach('pol', policy => 'tenant=eq.{tenant}')");
     EXPECT_EQ(policy_of(*admin, "public.pol"), "tenant=eq.{tenant}");
     exec(*admin, "select pglive.attach('pol')");  // a deploy script attaching again
@@ -47,7 +47,7 @@ TEST(capture_policy, attach_stores_it_reattach_keeps_it_and_empty_clears_it) {
 
 TEST(capture_policy, a_bad_policy_is_refused_naming_the_expression) {
     auto admin = connect();
-    exec(*admin, "create table badpol (id int primary key, tenant text, secret text)");
+    exec(*admin, "drop table if exists badpol; create table badpol (id int primary key, tenant text, secret text)");
     attach(*admin, "badpol", {}, {}, {"secret"});
     struct bad {
         std::string policy, says;
@@ -85,7 +85,7 @@ TEST(capture_policy, a_bad_policy_is_refused_naming_the_expression) {
 // An installation from before row policies: a four-argument attach and no policy column.
 TEST(capture_policy, install_upgrades_an_installation_without_policies) {
     auto admin = connect();
-    exec(*admin, "create table pre_policy (id int primary key, tenant text)");
+    exec(*admin, "drop table if exists pre_policy; create table pre_policy (id int primary key, tenant text)");
     attach(*admin, "pre_policy");
     exec(*admin, "drop function pglive.attach(regclass, text[], text[], text[], text);"
                  "alter table pglive.tables drop column policy;"
@@ -110,7 +110,8 @@ TEST(capture_policy, install_upgrades_an_installation_without_policies) {
 // The SQL rule: nothing pglive installs changes what an application role can do.
 TEST(capture_policy, a_least_privilege_writer_still_writes_a_table_with_a_policy) {
     auto admin = connect();
-    exec(*admin, "create table app_rows (id int primary key, tenant text);"
+    exec(*admin, "drop table if exists app_rows; drop role if exists app_writer;"
+                 "create table app_rows (id int primary key, tenant text);"
                  "create role app_writer login;"
                  "grant select, insert, update, delete on app_rows to app_writer");
     attach(*admin, "app_rows", {}, {}, {}, std::string("tenant=eq.{tenant}"));
