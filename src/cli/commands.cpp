@@ -65,8 +65,7 @@ std::vector<command> make_commands() {
                   {db_help, "the row key (default: the primary key; needed for a table without one)",
                    "stream only these columns (the key is always streamed)",
                    "never stream these columns (e.g. password_hash)",
-                   "a row policy: every non-admin read of the topic gets only the rows matching it; {claim}\n"
-                   "is the reader's token claim, taken as a literal (repeat, or join with &, to AND several)",
+                   "a row policy (tenant_id=eq.{tenant}: {claim} is the reader's token claim); repeat to AND",
                    "remove the row policy"},
                   1, "TABLE"});
     cs.push_back({"detach", "pglive detach TABLE [--db CONNINFO]",
