@@ -112,7 +112,8 @@ function render_admin_tables() {
   tbody.replaceChildren(...tables.map((t) => {
     const tr = document.createElement('tr');
     tr.dataset.topic = t.topic;
-    const cells = [t.topic, (t.key ?? []).join(', '), (t.columns ?? []).join(', ') + (t.exclude?.length ? ` (hidden: ${t.exclude.join(', ')})` : ''),
+    const cells = [t.topic, (t.key ?? []).join(', '), (t.columns ?? []).join(', ') + (t.exclude?.length ? ` (hidden: ${t.exclude.join(', ')})` : '') +
+      (t.policy ? ` (policy: ${t.policy})` : ''),  // the row policy non-admin readers get ANDed in
       String(subs.get(t.topic) ?? '–')];
     const labels = ['table', 'key', 'columns', 'subscribers'];
     for (const [i, text] of cells.entries()) {

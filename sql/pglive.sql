@@ -65,8 +65,19 @@ create table if not exists pglive.tables (
     topic   text unique not null,
     key     text[] not null,
     columns text[],
-    exclude text[]
+    exclude text[],
+    policy  text   -- a row policy (attach's policy): filters joined by &, values may be {claim}s
 );
+-- Added by pglive with row policies. Only altered once: ALTER TABLE locks pglive.tables, which
+-- the capture functions of tables with hidden columns read.
+do $policy$
+begin
+    if not exists (select 1 from pg_attribute where attrelid = 'pglive.tables'::regclass
+                   and attname = 'policy' and not attisdropped) then
+        alter table pglive.tables add column if not exists policy text;
+    end if;
+end
+$policy$;
 
 -- One row: the sequencer's watermark, the wake-up mode, and what retention has removed.
 create table if not exists pglive.state (
@@ -293,8 +304,75 @@ end
 $$;
 
 -- ============================================================ attach
+-- A row policy (docs/PROTOCOL.md §2): filters in the subscription syntax joined by `&`
+-- (`tenant_id=eq.{tenant}&deleted=is.false`), on exposed columns; a value that is `{name}` is
+-- the token's claim `name`, else a literal checked against the column's type here. The server
+-- parses it again and fails closed (forbidden) if it no longer applies (a column renamed).
+create or replace function pglive.check_policy(tbl regclass, policy text) returns void
+language plpgsql as $$
+declare
+    e text;
+    m text[];
+    v text;
+    vals text[];
+    typ text;
+    cols text[] := pglive.exposed_columns(tbl);
+begin
+    foreach e in array string_to_array(policy, '&') loop
+        if e = '' then
+            raise exception 'attach %: policy ''%'': an empty filter (two & in a row, or one at an end)', tbl, policy
+                using errcode = 'invalid_parameter_value';
+        end if;
+        m := regexp_match(e, '^([^=]+)=(eq|neq|lt|lte|gt|gte|in|is)\.(.*)$');
+        if m is null then
+            raise exception 'attach %: policy ''%'': expected column=operator.value (eq, neq, lt, lte, gt, gte, in, is), '
+                            'several joined by &, e.g. tenant_id=eq.{tenant}', tbl, e using errcode = 'invalid_parameter_value';
+        end if;
+        if not (m[1] = any (cols)) then
+            raise exception 'attach %: policy ''%'': no exposed column "%" (exposed: %)', tbl, e, m[1], array_to_string(cols, ', ')
+                using errcode = 'undefined_column';
+        end if;
+        if m[2] = 'is' then
+            if m[3] not in ('null', 'true', 'false') then
+                raise exception 'attach %: policy ''%'': is takes null, true or false', tbl, e
+                    using errcode = 'invalid_parameter_value';
+            end if;
+            continue;
+        end if;
+        vals := array[m[3]];
+        if m[2] = 'in' then
+            if m[3] !~ '^\(.*\)$' then
+                raise exception 'attach %: policy ''%'': in needs a list like in.(a,b)', tbl, e using errcode = 'invalid_parameter_value';
+            end if;
+            -- A quoted list ("a,b") is left to the server's parser; a plain one is checked here.
+            vals := case when m[3] ~ '"' then '{}' else string_to_array(substr(m[3], 2, length(m[3]) - 2), ',') end;
+        end if;
+        select format_type(a.atttypid, a.atttypmod) into typ
+        from pg_attribute a where a.attrelid = tbl and a.attname = m[1];
+        foreach v in array vals loop
+            if v ~ '[{}]' then
+                if v !~ '^\{[^{}]+\}$' then
+                    raise exception 'attach %: policy ''%'': a claim is a whole value in braces, like eq.{tenant}', tbl, e
+                        using errcode = 'invalid_parameter_value';
+                end if;
+                continue;
+            end if;
+            begin
+                execute format('select %L::%s', v, typ);
+            exception when others then
+                raise exception 'attach %: policy ''%'': ''%'' is not a value of column % (%)', tbl, e, v, m[1], typ
+                    using errcode = 'invalid_parameter_value';
+            end;
+        end loop;
+    end loop;
+end
+$$;
+
+-- The four-argument attach of pglive before row policies: replaced by the one below (a second
+-- overload would make attach(t) ambiguous). Its grant goes with it and is given again below.
+drop function if exists pglive.attach(regclass, text[], text[], text[]);
 create or replace function pglive.attach(tbl regclass, key text[] default null, columns text[] default null,
-                                         exclude text[] default null) returns text
+                                         exclude text[] default null, policy text default null) returns text
 language plpgsql as $$
 declare
     topic_name text;
@@ -331,7 +409,9 @@ begin
             exclude := prev.exclude;
         end if;
         if k is null then k := prev.key; end if;
+        if policy is null then policy := prev.policy; end if;
     end if;
+    policy := nullif(policy, '');  -- '' clears it
     select array_agg(a.attname::text order by a.attnum) into all_cols
     from pg_attribute a where a.attrelid = tbl and a.attnum > 0 and not a.attisdropped;
     foreach c in array coalesce(columns, '{}') || coalesce(exclude, '{}') || coalesce(k, '{}') loop
@@ -376,10 +456,15 @@ begin
                         when exclude is not null then a.attname::text = any (exclude)
                         else false end), '{}')));
     end if;
-    insert into pglive.tables (relid, topic, key, columns, exclude)
-    values (tbl, topic_name, k, columns, exclude)
+    insert into pglive.tables (relid, topic, key, columns, exclude, policy)
+    values (tbl, topic_name, k, columns, exclude, policy)
     on conflict (relid) do update set topic = excluded.topic, key = excluded.key,
-                                      columns = excluded.columns, exclude = excluded.exclude;
+                                      columns = excluded.columns, exclude = excluded.exclude,
+                                      policy = excluded.policy;
+    -- Against the columns now exposed (a kept policy must still apply to new --columns).
+    if policy is not null then
+        perform pglive.check_policy(tbl, policy);
+    end if;
 
     execute format('drop trigger if exists pglive_capture_insert on %s', tbl);
     execute format('drop trigger if exists pglive_capture_update on %s', tbl);
@@ -570,7 +655,8 @@ revoke all on all sequences in schema pglive from public;
 revoke execute on all functions in schema pglive from public;
 -- attach and detach run with their caller's rights (creating triggers needs the table's
 -- owner or its TRIGGER privilege, and writing pglive.tables the schema owner's grant).
-grant execute on function pglive.attach(regclass, text[], text[], text[]), pglive.detach(regclass) to public;
+grant execute on function pglive.attach(regclass, text[], text[], text[], text), pglive.detach(regclass) to public;
+grant execute on function pglive.check_policy(regclass, text) to public;
 -- json_null_columns reads only the catalog and the lock_*() functions are constants: a serve
 -- role granted before they existed (grant_serve) still uses them.
 grant execute on function pglive.json_null_columns(oid, text) to public;

@@ -53,7 +53,8 @@ bool schema_installed(pqxx::connection_base& conn) {
 }
 
 topic_info attach(pqxx::connection_base& conn, const std::string& table, const std::vector<std::string>& key,
-                  const std::vector<std::string>& columns, const std::vector<std::string>& exclude) {
+                  const std::vector<std::string>& columns, const std::vector<std::string>& exclude,
+                  const std::optional<std::string>& policy) {
     if (!schema_installed(conn)) install_schema(conn);
     const std::string doing = "attach " + table;
     // attach's WARNINGs (a column that becomes visible) reach whoever ran it: stderr.
@@ -75,10 +76,11 @@ topic_info attach(pqxx::connection_base& conn, const std::string& table, const s
         pqxx::work w(conn);
         require_table(w, table, doing);
         auto r = w.exec_params("select pglive.attach($1::regclass, " + text_array_param(2) + ", " +
-                                   text_array_param(3) + ", " + text_array_param(4) + ")",
+                                   text_array_param(3) + ", " + text_array_param(4) + ", $5::text)",
                                table, key.empty() ? "null" : json_text_array(key),
                                columns.empty() ? "null" : json_text_array(columns),
-                               exclude.empty() ? "null" : json_text_array(exclude));
+                               exclude.empty() ? "null" : json_text_array(exclude),
+                               policy ? policy->c_str() : nullptr);
         w.commit();
         return std::string(r[0][0].c_str());
     });
@@ -102,9 +104,10 @@ json status(pqxx::connection_base& conn) {
         pqxx::work w(conn);
         json tables = json::array();
         for (const auto& r : w.exec("select topic, to_jsonb(key)::text, to_jsonb(pglive.exposed_columns(relid))::text, "
-                                    "to_jsonb(exclude)::text from pglive.tables order by topic")) {
+                                    "to_jsonb(exclude)::text, policy from pglive.tables order by topic")) {
             json t = {{"topic", r[0].c_str()}, {"key", strings_of(r[1])}, {"columns", strings_of(r[2])}};
             if (!r[3].is_null()) t["exclude"] = strings_of(r[3]);
+            if (!r[4].is_null()) t["policy"] = r[4].c_str();
             tables.push_back(std::move(t));
         }
         auto r = w.exec(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,12 +21,14 @@ void install_schema(pqxx::connection_base& conn);  // idempotent: also upgrades
 bool schema_installed(pqxx::connection_base& conn);
 
 // Empty vectors mean "not given": key defaults to the primary key, columns/exclude to none.
-// Installs the schema when it is missing. Re-attaching replaces the configuration.
+// `policy`: nullopt keeps the table's row policy, "" clears it, else filters joined by `&`
+// (docs/PROTOCOL.md §2). Installs the schema when it is missing. Re-attaching keeps what is not given.
 topic_info attach(pqxx::connection_base& conn, const std::string& table, const std::vector<std::string>& key = {},
-                  const std::vector<std::string>& columns = {}, const std::vector<std::string>& exclude = {});
+                  const std::vector<std::string>& columns = {}, const std::vector<std::string>& exclude = {},
+                  const std::optional<std::string>& policy = std::nullopt);
 void detach(pqxx::connection_base& conn, const std::string& table);
 
-// {"tables":[{"topic","key","columns","exclude"?}], "outbox_rows", "tx_rows", "last_position",
+// {"tables":[{"topic","key","columns","exclude"?,"policy"?}], "outbox_rows", "tx_rows", "last_position",
 //  "lag_seconds" (now - oldest unsequenced change, 0 when none), "wakeup", "pruned_upto"}
 json status(pqxx::connection_base& conn);
 void set_wakeup(pqxx::connection_base& conn, const std::string& mode);  // "notify" | "poll"

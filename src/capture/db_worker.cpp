@@ -202,9 +202,10 @@ void db_worker::prune(int64_t age_seconds, int64_t max_count, int64_t node_timeo
 }
 
 void db_worker::attach(std::string table, std::vector<std::string> key, std::vector<std::string> columns,
-                       std::vector<std::string> exclude, std::function<void(topic_info, std::string)> cb) {
+                       std::vector<std::string> exclude, std::optional<std::string> policy,
+                       std::function<void(topic_info, std::string)> cb) {
     post({[=](pqxx::connection_base& c) -> std::function<void()> {
-              auto t = std::make_shared<topic_info>(pglive::attach(c, table, key, columns, exclude));
+              auto t = std::make_shared<topic_info>(pglive::attach(c, table, key, columns, exclude, policy));
               return [cb, t] { cb(std::move(*t), ""); };
           },
           [cb](const std::string& err) { cb({}, err); }});

@@ -48,7 +48,8 @@ public:
                std::function<void(int64_t removed, std::string error)> cb);
     void beat(std::string node_id, int64_t delivered, std::function<void(std::string error)> cb);
     void attach(std::string table, std::vector<std::string> key, std::vector<std::string> columns,
-                std::vector<std::string> exclude, std::function<void(topic_info, std::string error)> cb);
+                std::vector<std::string> exclude, std::optional<std::string> policy,  // admin.h attach
+                std::function<void(topic_info, std::string error)> cb);
     void detach(std::string table, std::function<void(std::string error)> cb);
     void status(std::function<void(json)> cb);  // on failure: {"error": "..."}
 

@@ -18,13 +18,14 @@ std::vector<topic_info> list_topics(pqxx::connection_base& conn) {
                                     "then ty.typbasetype else a.atttypid end, null) order by c.n)), '[]')::text "
                                     "from unnest(pglive.exposed_columns(relid)) with ordinality c(name, n) "
                                     "join pg_attribute a on a.attrelid = relid and a.attname = c.name "
-                                    "join pg_type ty on ty.oid = a.atttypid) "
+                                    "join pg_type ty on ty.oid = a.atttypid), coalesce(policy, '') "
                                     "from pglive.tables where exists (select 1 from pg_class r where r.oid = relid) order by topic")) {
             topic_info t;
             t.topic = r[0].c_str();
             t.key = strings_of(r[1]);
             t.columns = strings_of(r[2]);
             t.types = strings_of(r[3]);
+            t.policy = r[4].c_str();
             out.push_back(std::move(t));
         }
         return out;

@@ -61,10 +61,17 @@ int cmd_attach(const parsed_args& p) {
     auto exclude = split_list(p.get("exclude"));
     if (p.has("key") && key.empty()) throw usage_error("--key needs a value (a column name)");
     if (!columns.empty() && !exclude.empty()) throw usage_error("--columns and --exclude cannot be used together");
+    std::optional<std::string> policy;  // not given: kept
+    if (p.has("policy") && p.has("no_policy")) throw usage_error("--policy and --no-policy cannot be used together");
+    if (p.has("no_policy")) policy = "";
+    for (auto& f : p.all("policy")) {  // repeated: ANDed, as one text joined by &
+        if (f.empty()) throw usage_error("--policy needs a filter like tenant_id=eq.{tenant} (--no-policy clears it)");
+        policy = policy ? *policy + "&" + f : f;
+    }
     auto conn = open_connection(db_of(p), "admin");
-    topic_info t = attach(*conn, p.positional[0], key, columns, exclude);
-    std::cout << "pglive: attached " << t.topic << " (key " << joined(t.key) << "; columns " << joined(t.columns) << ")"
-              << std::endl;
+    topic_info t = attach(*conn, p.positional[0], key, columns, exclude, policy);
+    std::cout << "pglive: attached " << t.topic << " (key " << joined(t.key) << "; columns " << joined(t.columns)
+              << (t.policy.empty() ? "" : "; policy " + t.policy) << ")" << std::endl;
     return 0;
 }
 
@@ -121,13 +128,14 @@ int cmd_status(const parsed_args& p) {
     if (tables.empty()) {
         o << "No attached tables (pglive attach TABLE attaches one).\n";
     } else {
-        std::vector<std::vector<std::string>> rows = {{"TOPIC", "KEY", "COLUMNS", "HIDDEN COLUMNS"}};
+        std::vector<std::vector<std::string>> rows = {{"TOPIC", "KEY", "COLUMNS", "HIDDEN COLUMNS", "POLICY"}};
         for (auto& t : tables) {
             auto list = [&](const char* f) {
                 return t.contains(f) ? joined(t[f].get<std::vector<std::string>>(), ", ") : std::string();
             };
             std::string hidden = list("exclude");
-            rows.push_back({t.value("topic", ""), list("key"), list("columns"), hidden.empty() ? "-" : hidden});
+            rows.push_back({t.value("topic", ""), list("key"), list("columns"), hidden.empty() ? "-" : hidden,
+                            t.value("policy", "-")});
         }
         std::vector<size_t> width(rows[0].size(), 0);
         for (auto& r : rows)

@@ -84,7 +84,8 @@ std::string help_of(const command& c) {
             static const std::vector<std::pair<std::string, std::string>> metas = {
                 {"db", "CONNINFO"}, {"config", "FILE"}, {"listen", "HOST:PORT"}, {"metrics-listen", "HOST:PORT"},
                 {"key", "COL,..."}, {"columns", "COL,..."}, {"exclude", "COL,..."}, {"sub", "USER"},
-                {"topics", "PATTERN"}, {"ttl", "DURATION"}, {"token-secret", "SECRET"}, {"traffic", "N"}};
+                {"topics", "PATTERN"}, {"ttl", "DURATION"}, {"token-secret", "SECRET"}, {"traffic", "N"},
+                {"policy", "FILTER"}, {"claim", "NAME=VALUE"}};
             std::string meta = "VALUE";
             for (auto& [n, m] : metas)
                 if (n == opt.name) meta = m;

@@ -51,16 +51,22 @@ std::vector<command> make_commands() {
                   "Installs or upgrades the pglive SQL schema (idempotent). Needs CREATE on the database.",
                   {{"db", arity::value, "a libpq URI or key=value string"}},
                   {db_help}, 0, ""});
-    cs.push_back({"attach", "pglive attach TABLE [--db CONNINFO] [--key COL,...] [--columns COL,...|--exclude COL,...]",
+    cs.push_back({"attach",
+                  "pglive attach TABLE [--db CONNINFO] [--key COL,...] [--columns COL,...|--exclude COL,...] "
+                  "[--policy FILTER|--no-policy]",
                   "Captures TABLE's changes (TABLE may be schema-qualified; its topic is schema.table) and installs the\n"
                   "schema when it is missing. Attaching again changes the settings given and keeps the others.",
                   {{"db", arity::value, "a libpq URI or key=value string"},
                    {"key", arity::value, "a column name, or several separated by commas"},
                    {"columns", arity::value, "column names separated by commas"},
-                   {"exclude", arity::value, "column names separated by commas"}},
+                   {"exclude", arity::value, "column names separated by commas"},
+                   {"policy", arity::value, "a filter like tenant_id=eq.{tenant}", true},
+                   {"no-policy", arity::flag, ""}},
                   {db_help, "the row key (default: the primary key; needed for a table without one)",
                    "stream only these columns (the key is always streamed)",
-                   "never stream these columns (e.g. password_hash)"},
+                   "never stream these columns (e.g. password_hash)",
+                   "a row policy (tenant_id=eq.{tenant}: {claim} is the reader's token claim); repeat to AND",
+                   "remove the row policy"},
                   1, "TABLE"});
     cs.push_back({"detach", "pglive detach TABLE [--db CONNINFO]",
                   "Stops capturing TABLE; its subscribers get an unknown_topic error. A table that is not attached\n"
@@ -72,7 +78,7 @@ std::vector<command> make_commands() {
                   {{"db", arity::value, "a libpq URI or key=value string"}, {"json", arity::flag, ""}},
                   {db_help, "print one JSON object instead (fields: docs/PROTOCOL.md section 1)"}, 0, ""});
     cs.push_back({"token", "pglive token --sub USER [--topics PATTERN ...] [--publish] [--admin] [--metrics] [--ttl 1h]\n"
-                  "                    [--config FILE] [--token-secret SECRET]",
+                  "                    [--claim NAME=VALUE ...] [--config FILE] [--token-secret SECRET]",
                   "Prints a token (an HS256 JWT) signed with the token_secret `pglive serve` reads: from the config\n"
                   "file, PGLIVE_TOKEN_SECRET or --token-secret (later wins). Pass it to pglive.js (connect({token}))\n"
                   "or as Authorization: Bearer TOKEN.",
@@ -82,6 +88,7 @@ std::vector<command> make_commands() {
                    {"admin", arity::flag, ""},
                    {"metrics", arity::flag, ""},
                    {"ttl", arity::value, "a duration such as 90s, 15m, 1h or 30d"},
+                   {"claim", arity::value, "NAME=VALUE, e.g. tenant=acme", true},
                    {"config", arity::value, "a file of key = value lines"},
                    {"token-secret", arity::value, "the HS256 secret"}},
                   {"the token's sub, the user id (POST /api/publish {\"user\":USER} reaches it)",
@@ -90,6 +97,7 @@ std::vector<command> make_commands() {
                    "may use the admin API and the dashboard's admin view (attach, detach, status)",
                    "may read GET /metrics",
                    "how long the token is valid: a number with s, m, h or d (1h30m works too) [default: 1h]",
+                   "a string claim for row policies (attach --policy 'tenant_id=eq.{tenant}'); repeatable",
                    "the config file serve reads (for its token_secret)",
                    "the secret itself (visible in ps: prefer the config file or PGLIVE_TOKEN_SECRET)"},
                   0, ""});

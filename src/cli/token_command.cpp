@@ -82,6 +82,15 @@ int cmd_token(const parsed_args& p, char** envp) {
     if (p.has("publish")) claims["publish"] = true;
     if (p.has("admin")) claims["admin"] = true;
     if (p.has("metrics")) claims["metrics"] = true;
+    for (auto& c : p.all("claim")) {  // for row policies: strings (a policy reads "42" as 42 where the column is a number)
+        auto eq = c.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw usage_error("--claim '" + c + "': expected NAME=VALUE, e.g. tenant=acme");
+        std::string name = c.substr(0, eq);
+        if (claims.contains(name) || name == "nbf" || name == "publish" || name == "admin" || name == "metrics")
+            throw usage_error("--claim " + name + ": that claim is set by pglive token itself (or by its own option)");
+        claims[name] = c.substr(eq + 1);
+    }
     std::cout << sign_jwt(claims, c.token_secret) << std::endl;
     return 0;
 }

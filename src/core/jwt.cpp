@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/exact_json.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -138,6 +140,11 @@ access verify_jwt(const std::string& token, const std::string& secret, int64_t n
     if (auto n = claims.find("nbf"); n != claims.end())
         if (seconds(*n, "nbf") > now) throw auth_error("token not valid yet (nbf)");
     a.authenticated = true;
+    try {
+        a.claims = parse_exact(b64url_decode(token.substr(d1 + 1, d2 - d1 - 1), "payload"));
+    } catch (const exact_json_error&) {
+        throw auth_error("malformed token: payload is not a JSON object");
+    }
     if (auto s = claims.find("sub"); s != claims.end()) {
         if (!s->is_string()) throw auth_error("token claim 'sub' must be a string");
         a.user = s->get<std::string>();

@@ -24,6 +24,9 @@ struct access {
     bool admin = false;               // JWT `admin`: attach/detach from the dashboard, /api/admin
     bool metrics = false;             // JWT `metrics`: GET /metrics (admin implies it)
     std::optional<int64_t> expires;   // JWT `exp` (Unix seconds): open connections close then
+    // Every claim of the token (an object; null for anonymous access), numbers exact
+    // (exact_json.h): row policies name them (core/policy.h).
+    json claims = nullptr;
     bool may_read(const std::string& topic) const;
 };
 

@@ -18,6 +18,9 @@ struct topic_info {
     // "numeric", "timestamp with time zone"), same order as columns; filters and orders compare
     // by it (filter.h value_kind). May be empty (then values compare by their JSON type).
     std::vector<std::string> types = {};
+    // The row policy (pglive.tables.policy): filters joined by `&`, values may be `{claim}`s;
+    // "" for none. core/policy.h resolves it per caller.
+    std::string policy = {};
 };
 
 // A table read in one REPEATABLE READ transaction, with its hand-off positions

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/policy.h"
 #include "hub/hub_impl.h"
 
 namespace pglive {
@@ -186,10 +187,12 @@ void hub::resync(conn_id id, const std::unordered_map<uint64_t, int64_t>& have) 
 json hub::topics_json(const access& who) const {
     json out = json::array();
     for (auto& [name, info] : impl_->attached) {
-        if (!who.may_read(name)) continue;
+        if (!who.may_read(name) || !resolve_policy(info, who).forbidden.empty()) continue;  // lacks a claim: reads nothing
         size_t subs = 0;
         if (auto t = impl_->topics.find(name); t != impl_->topics.end()) subs = t->second.subs.size();
-        out.push_back(json{{"name", name}, {"key", info.key}, {"columns", info.columns}, {"subscribers", subs}});
+        json t = {{"name", name}, {"key", info.key}, {"columns", info.columns}, {"subscribers", subs}};
+        if (who.admin && !info.policy.empty()) t["policy"] = info.policy;  // the DBA's rule, not the readers'
+        out.push_back(std::move(t));
     }
     return out;
 }

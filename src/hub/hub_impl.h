@@ -108,7 +108,8 @@ struct hub::impl {
     void request_load(topic& t);
     void reload(topic& t);
     void finish_load(topic& t);
-    void drop_topic_subscriptions(const std::string& topic, const std::string& why);
+    void drop_topic_subscriptions(const std::string& topic, const std::string& why,
+                                  const std::string& code = error_code::unknown_topic);
 };
 
 }  // namespace pglive

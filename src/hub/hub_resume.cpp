@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "core/aggregate_spec.h"
+#include "core/policy.h"
 #include "hub/aggregate.h"
 #include "hub/hub_impl.h"
 #include "hub/shape.h"
@@ -30,6 +31,8 @@ std::optional<protocol_error> hub::refusal(const subscribe_request& req, const a
         if (is_channel(req.topic)) return std::nullopt;  // a channel: messages only, no columns
         return protocol_error(error_code::unknown_topic, "no attached table " + req.topic, req.ref);
     }
+    if (auto p = resolve_policy(at->second, who); !p.forbidden.empty())
+        return protocol_error(error_code::forbidden, p.forbidden, req.ref);
     try {
         row_filter::parse(req.filter, at->second.columns, at->second.types);
         if (req.aggregated()) aggregate_spec::parse(req.group, req.aggregate, req.order, at->second.columns, at->second.types);
@@ -53,6 +56,11 @@ hub::impl::sub_ptr hub::impl::make_subscription(conn_id id, const access& who, c
     s->since = req.since;
     s->list_rows = req.list_rows;
     if (!is_channel(req.topic) || attached.count(req.topic)) {
+        // The request's filters ANDed with the caller's row policy (refusal() checked it), before
+        // the shape is found: callers whose policies resolve alike share a shape.
+        std::vector<std::string> filters = req.filter;
+        if (auto at = attached.find(req.topic); at != attached.end())
+            for (auto& p : resolve_policy(at->second, who).filters) filters.push_back(p);
         row_filter f;
         std::unique_ptr<shape_view> view;
         // Column types come with the attached list (a load's topic_info may lack them).
@@ -61,7 +69,7 @@ hub::impl::sub_ptr hub::impl::make_subscription(conn_id id, const access& who, c
         if (auto at = attached.find(req.topic); at != attached.end() && at->second.columns == info.columns)
             types = &at->second.types;
         try {
-            f = row_filter::parse(req.filter, info.columns, *types);
+            f = row_filter::parse(filters, info.columns, *types);
             view = make_view(req, std::move(f), info.columns, *types);
         } catch (const filter_error& e) {
             throw protocol_error(error_code::bad_filter, e.what(), req.ref);

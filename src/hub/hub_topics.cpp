@@ -62,10 +62,16 @@ void hub::set_topics(std::vector<topic_info> list) {
             m.drop_topic_subscriptions(name, "table " + name + " was detached");
             t.table.st = table_state::status::unloaded;
             t.table.drop();
-        } else if (it->second.key != t.table.info.key || it->second.columns != t.table.info.columns) {
-            // Re-attached with another key or columns: reload and give everyone a fresh snapshot.
-            t.table.info = it->second;
-            if (t.table.st != table_state::status::unloaded) m.reload(t);
+        } else {
+            // A subscription's filter holds the policy it was made under: none may outlive it.
+            if (auto was = m.attached.find(name); was != m.attached.end() && was->second.policy != it->second.policy)
+                m.drop_topic_subscriptions(name, "the row policy of " + name + " changed; subscribe again",
+                                           error_code::forbidden);
+            if (it->second.key != t.table.info.key || it->second.columns != t.table.info.columns) {
+                // Re-attached with another key or columns: reload and give everyone a fresh snapshot.
+                t.table.info = it->second;
+                if (t.table.st != table_state::status::unloaded) m.reload(t);
+            }
         }
     }
     m.attached = std::move(next);
@@ -158,13 +164,13 @@ void hub::on_undecodable_change(const std::string& topic, int64_t position) {
     m.reload(t);
 }
 
-void hub::impl::drop_topic_subscriptions(const std::string& topic, const std::string& why) {
+void hub::impl::drop_topic_subscriptions(const std::string& topic, const std::string& why, const std::string& code) {
     for (auto& [id, c] : conns) {
         std::vector<std::string> names;
         for (auto& [name, s] : c.subs)
             if (s->topic == topic) names.push_back(name);
         for (auto& name : names) {
-            send_error(id, "", error_code::unknown_topic, why);
+            send_error(id, "", code, why);
             remove_connection_sub(c, name);
         }
     }

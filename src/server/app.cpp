@@ -300,11 +300,15 @@ void app::start() {
         return out;
     };
     nc.admin_attach = [&m, string_list](const json& body, std::function<void(int, json)> done) {
+        std::optional<std::string> policy;  // absent: kept; "": cleared
+        if (auto p = body.find("policy"); p != body.end() && p->is_string()) policy = p->get<std::string>();
         m.admin->attach(body["table"].get<std::string>(), string_list(body, "key"), string_list(body, "columns"),
-                        string_list(body, "exclude"), [&m, done](topic_info t, std::string error) {
+                        string_list(body, "exclude"), policy, [&m, done](topic_info t, std::string error) {
                             if (!error.empty()) return done(400, json{{"error", "bad_request"}, {"message", error}});
                             m.refresh_topics();
-                            done(200, json{{"topic", t.topic}, {"key", t.key}, {"columns", t.columns}});
+                            json r = {{"topic", t.topic}, {"key", t.key}, {"columns", t.columns}};
+                            if (!t.policy.empty()) r["policy"] = t.policy;
+                            done(200, r);
                         });
     };
     nc.admin_detach = [&m](const json& body, std::function<void(int, json)> done) {

@@ -145,7 +145,7 @@ TEST(db_worker, answers_every_job_and_reconnects_after_its_connection_is_killed)
     db_worker worker(pg().conninfo(), "db");
 
     std::promise<std::pair<topic_info, std::string>> attached;
-    worker.attach("worked", {}, {}, {}, [&](topic_info t, std::string e) { attached.set_value({t, e}); });
+    worker.attach("worked", {}, {}, {}, std::nullopt, [&](topic_info t, std::string e) { attached.set_value({t, e}); });
     auto [info, err] = wait_answer(attached.get_future());
     EXPECT_EQ(err, "");
     EXPECT_EQ(info.topic, "public.worked");
@@ -155,7 +155,7 @@ TEST(db_worker, answers_every_job_and_reconnects_after_its_connection_is_killed)
     EXPECT_EQ(wait_answer(missing.get_future()).error, "no attached table public.nope");
 
     std::promise<std::string> attach_fail;
-    worker.attach("nope", {}, {}, {}, [&](topic_info, std::string e) { attach_fail.set_value(e); });
+    worker.attach("nope", {}, {}, {}, std::nullopt, [&](topic_info, std::string e) { attach_fail.set_value(e); });
     EXPECT_NE(wait_answer(attach_fail.get_future()).find("no such table"), std::string::npos);
 
     // Kill the worker's connection: the next jobs fail or succeed, but every one answers, and

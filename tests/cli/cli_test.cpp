@@ -228,8 +228,10 @@ TEST_F(cli, status_is_an_aligned_table_and_json_for_scripts) {
     while (head < l.size() && l[head].rfind("TOPIC", 0) != 0) ++head;
     ASSERT_LT(head, l.size()) << r.out;
     const std::string& h = l[head];
-    size_t key_at = h.find("KEY"), cols_at = h.find("COLUMNS"), hidden_at = h.find("HIDDEN COLUMNS");
+    size_t key_at = h.find("KEY"), cols_at = h.find("COLUMNS"), hidden_at = h.find("HIDDEN COLUMNS"),
+           policy_at = h.find("POLICY");
     ASSERT_NE(hidden_at, std::string::npos) << h;
+    ASSERT_NE(policy_at, std::string::npos) << h;
     bool users = false, events = false;
     for (size_t i = head + 1; i < l.size(); ++i) {
         const std::string& row = l[i];
@@ -237,12 +239,14 @@ TEST_F(cli, status_is_an_aligned_table_and_json_for_scripts) {
             users = true;
             EXPECT_EQ(row.substr(key_at, 3), "id ") << row;
             EXPECT_EQ(row.substr(cols_at, 8), "id, name") << row;
-            EXPECT_EQ(row.substr(hidden_at), "password_hash") << row;
+            EXPECT_EQ(row.substr(hidden_at, 14), "password_hash ") << row;
+            EXPECT_EQ(row.substr(policy_at), "-") << row;  // no row policy
         }
         if (row.rfind("public.cli_status_events ", 0) == 0) {
             events = true;
             EXPECT_EQ(row.substr(key_at, 10), "tenant, id") << row;
-            EXPECT_EQ(row.substr(hidden_at), "-") << row;
+            EXPECT_EQ(row.substr(hidden_at, 2), "- ") << row;
+            EXPECT_EQ(row.substr(policy_at), "-") << row;
         }
     }
     EXPECT_TRUE(users && events) << r.out;
@@ -279,6 +283,20 @@ std::string token_of(const run_result& r) {
 
 int get_status(uint16_t port, const std::string& target, const std::string& token) {
     return test::http_get("127.0.0.1", port, target, {{"Authorization", "Bearer " + token}}).status;
+}
+
+TEST_F(cli, token_claim_for_a_row_policy) {
+    const std::string secret = "cli-secret-2";
+    std::string t = token_of(run({"token", "--sub", "u", "--topics", "public.*", "--claim", "tenant=acme,b=c",
+                                  "--claim", "org=42", "--token-secret", secret}));
+    access a = verify_jwt(t, secret, now_s());
+    EXPECT_EQ(a.claims["tenant"], "acme,b=c");  // everything after the first '=', as a string
+    EXPECT_EQ(a.claims["org"], "42");
+    for (auto bad : {"tenant", "=x", "sub=eve", "admin=true", "exp=1"}) {
+        auto r = run({"token", "--sub", "u", "--topics", "*", "--claim", bad, "--token-secret", secret});
+        EXPECT_EQ(r.status, 2) << bad;
+        EXPECT_NE(r.err.find("--claim"), std::string::npos) << r.err;
+    }
 }
 
 TEST_F(cli, token_claims_ttl_and_where_the_secret_comes_from) {

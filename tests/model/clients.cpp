@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "core/jwt.h"
 #include "support/ws_client.h"
 
 namespace pglive::model {
@@ -219,6 +220,17 @@ void client_pool::run(int c) {
                     m["order"] = sp.order_text();
                 }
                 if (since) m["since"] = std::to_string(*since);
+                if (!sp.tenant.empty() || sp.admin) {  // features::policies: this spec's claims for what follows
+                    json claims = {{"sub", "model"}, {"topics", {"*"}}};
+                    if (sp.admin) claims["admin"] = true;
+                    else claims["tenant"] = sp.tenant;
+                    try {
+                        ws->send(json{{"op", "auth"}, {"ref", "a" + std::to_string(ref)}, {"token", sign_jwt(claims, model_secret)}});
+                    } catch (const std::exception&) {
+                        broken = true;
+                        break;
+                    }
+                }
                 session_info si;
                 {
                     std::lock_guard<std::mutex> l(mutex_);
@@ -314,6 +326,28 @@ void client_pool::run(int c) {
 
 // ---- random subscriptions ----
 
+// features::policies: public.st's policy k=eq.{tenant}, resolved for the spec's token. A random
+// stream of its own, so that a seed's other specs are the same with and without the feature.
+void add_policy(pqxx::connection_base& conn, spec& s, uint64_t seed) {
+    std::mt19937_64 rng(seed * 7919 + uint64_t(s.id) * 31 + 5);
+    int roll = int(rng() % 10);
+    if (roll < 2) {
+        s.admin = true;  // sees every row
+        return;
+    }
+    // A tenant of the st_k domain, or one that looks like filter syntax (it must match nothing but itself).
+    s.tenant = roll == 2 ? "a,b" : roll == 3 ? "in.(a,b)" : std::string(1, char('a' + rng() % 5));
+    condition c;
+    c.col = tables()[ST].index("k");
+    c.op = "eq";
+    c.literals = {s.tenant};
+    c.policy = true;
+    pqxx::work w(conn);
+    c.canon.push_back(w.exec("select " + canonical_sql(sql_quote(s.tenant) + "::text", col_type::text))[0][0].c_str());
+    w.commit();
+    s.conds.push_back(std::move(c));
+}
+
 std::vector<spec> random_specs(pqxx::connection_base& conn, uint64_t seed, int count, const features& f) {
     std::mt19937_64 rng(seed * 977 + 11);
     value_gen g{rng, f.types, f.zones};
@@ -357,6 +391,7 @@ std::vector<spec> random_specs(pqxx::connection_base& conn, uint64_t seed, int c
             }
             s.conds.push_back(std::move(c));
         }
+        if (f.policies && s.table == ST) add_policy(conn, s, seed);  // before aggregation (PROTOCOL §5)
         if (f.aggregates && g.chance(0.3)) {
             random_aggregate(s, g);
             out.push_back(std::move(s));

@@ -21,6 +21,9 @@
 
 namespace pglive::model {
 
+// The nodes' token_secret: with features::policies, clients of public.st authenticate.
+inline constexpr const char* model_secret = "model-secret";
+
 // `pglive serve` processes on one database; a killed node restarts on a new port.
 class serve_nodes {
 public:

@@ -163,6 +163,7 @@ run_result run_model(const run_config& cfg) {
         select pglive.attach('public.mt', exclude => array['secret']);
         select pglive.attach('public.st');
     )SQL");
+    if (cfg.f.policies) exec(ci, "select pglive.attach('public.st', policy => 'k=eq.{tenant}')");
     exec(ci, audit_schema_sql());
     exec(ci, "insert into public.mt (id, i4, grp, txt, secret) select g, g, g % 5, 'seed', 's' from generate_series(1, 30) g;"
              "insert into public.st select k, n, 'seed', n % 4 from unnest(array['a','b','c']) k, generate_series(0, 5) n");
@@ -172,7 +173,7 @@ run_result run_model(const run_config& cfg) {
         auto conn = open_connection(ci, "model-setup");
         specs = random_specs(*conn, cfg.seed, cfg.subs, cfg.f);
     }
-    std::vector<std::string> args = {"--anonymous-topics", "*", "--unload-after-s", "2"};
+    std::vector<std::string> args = {"--anonymous-topics", "*", "--unload-after-s", "2", "--token-secret", model_secret};
     if (cfg.f.retention)
         args.insert(args.end(), {"--retention-count", "300", "--prune-interval-s", "1", "--history-transactions", "40"});
     serve_nodes nodes(ci, args, cfg.f.nodes ? 2 : 1);
@@ -408,7 +409,7 @@ void minimize(run_config cfg, const std::set<std::string>& wanted, double budget
         if (c.clients > 1) c.clients = 1, cands.push_back(c);
         for (bool features::*flag : {&features::faults, &features::pgrestart, &features::nodes, &features::resume,
                                      &features::retention, &features::truncate, &features::windows, &features::zones,
-                                     &features::types}) {
+                                     &features::types, &features::policies}) {
             c = best;
             if (c.f.*flag) c.f.*flag = false, cands.push_back(c);
         }

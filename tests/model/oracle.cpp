@@ -79,6 +79,7 @@ json spec::filter_json() const {
     json f = json::array();
     const auto& t = tables()[size_t(table)];
     for (auto& c : conds) {
+        if (c.policy) continue;  // the server ANDs it in from the token's claim
         std::string e = t.cols[size_t(c.col)].name + "=" + c.op + ".";
         if (c.op == "in") {
             e += "(";
@@ -112,6 +113,8 @@ std::string spec::order_text() const {
 
 std::string spec::describe() const {
     std::string s = "s" + std::to_string(id) + " " + tables()[size_t(table)].topic + " filter=" + filter_json().dump();
+    if (!tenant.empty()) s += " tenant=" + json(tenant).dump();
+    if (admin) s += " admin";
     if (limit) s += " limit=" + std::to_string(limit) + " order=" + order_text();
     if (agg) s += " group=" + group_json().dump() + " aggregate=" + aggregate_json().dump();
     return s;

@@ -30,6 +30,7 @@ struct condition {
     std::string op;                     // eq neq lt lte gt gte in is
     std::vector<std::string> literals;  // as written in the filter
     std::vector<std::string> canon;     // PostgreSQL's canonical text of each literal
+    bool policy = false;                // the table's row policy resolved for the spec's tenant: not sent
 };
 
 struct order_term {
@@ -55,9 +56,13 @@ struct spec {
     bool agg = false;
     std::vector<int> group;  // column indexes
     std::vector<agg_term> aggs;
-    json filter_json() const;      // the "filter" array of the subscribe message
     json group_json() const;       // aggregates: the "group" and "aggregate" arrays
     json aggregate_json() const;
+    // policies: the tenant claim of the token the spec subscribes with (a `policy` condition
+    // holds it), or admin (sees every row); neither for tables without a policy.
+    std::string tenant;
+    bool admin = false;
+    json filter_json() const;      // the "filter" array of the subscribe message (policy conditions left out)
     std::string order_text() const;  // the "order" field
     std::string describe() const;
     std::string sql() const;  // the same query on the live table: the keys it selects, in order

@@ -30,9 +30,10 @@ features features::parse(const std::string& text) {
                 : name == "pgrestart" ? &f.pgrestart : name == "truncate" ? &f.truncate
                 : name == "windows" ? &f.windows : name == "resume" ? &f.resume : name == "nodes" ? &f.nodes
                 : name == "retention" ? &f.retention : name == "jsonnull" ? &f.jsonnull
-                : name == "aggregates" ? &f.aggregates : nullptr;
+                : name == "aggregates" ? &f.aggregates
+                : name == "policies" ? &f.policies : nullptr;
         if (!p) throw std::invalid_argument("PGLIVE_MODEL_FEATURES: unknown feature '" + name +
-                                            "' (types,zones,faults,pgrestart,truncate,windows,resume,nodes,retention,jsonnull,aggregates)");
+                                            "' (types,zones,faults,pgrestart,truncate,windows,resume,nodes,retention,jsonnull,aggregates,policies)");
         *p = on;
     }
     return f;
@@ -54,6 +55,7 @@ std::string features::text() const {
     add(retention, "retention");
     add(jsonnull, "jsonnull");
     add(aggregates, "aggregates");
+    add(policies, "policies");
     return s.empty() ? "none" : s;
 }
 

@@ -26,6 +26,7 @@ struct features {
     bool retention = true;  // a small retention and history, so resumes reach past them
     bool jsonnull = true;   // `is.null` on the jsonb column (SQL NULL, not a JSON null)
     bool aggregates = true; // some subscriptions are aggregate subscriptions (group/aggregate, PROTOCOL §5)
+    bool policies = true;   // public.st has the row policy k=eq.{tenant}; its subscribers carry tenant claims
     static features parse(const std::string& text);
     std::string text() const;
 };
