@@ -23,6 +23,7 @@
 #include "capture/db_worker.h"
 #include "capture/listener.h"
 #include "capture/outbox.h"
+#include "core/backlog_gate.h"
 #include "config/dashboard_dir.h"
 #include "core/backoff.h"
 #include "core/log.h"
@@ -60,6 +61,7 @@ struct app::impl {
     asio::io_context io;
     std::unique_ptr<hub_runner> runner;
     std::unique_ptr<listener> capture;
+    std::unique_ptr<backlog_gate> hub_backlog;  // the listener's transactions the hub has not taken yet
     std::unique_ptr<db_worker> loader;     // snapshots and history: may be slow
     std::unique_ptr<db_worker> admin;      // publish, topics, prune, status: quick
     std::unique_ptr<server> net;
@@ -183,7 +185,8 @@ struct app::impl {
             s = stats_copy;
             st = last_status;
         }
-        return serve_metrics_text({s, st, link_up.load(), link_downs.load(), topics.load(), &timings});
+        return serve_metrics_text({s, st, link_up.load(), link_downs.load(), topics.load(), &timings,
+                                   hub_backlog ? hub_backlog->outstanding() : 0});
     }
 };
 
@@ -255,8 +258,16 @@ void app::start() {
         log_info("batch_transactions lowered to " + std::to_string(lo.batch_transactions) +
                  ", half of max_queue_frames, so a burst cannot overflow a fast client's queue");
     listener_callbacks lc;
+    // Back-pressure: at most four reads' worth of transactions wait for the hub; past that the
+    // listener waits too, and the rest stays in the outbox (retention keeps it for this node).
+    m.hub_backlog = std::make_unique<backlog_gate>(size_t(4) * size_t(lo.batch_transactions));
     lc.on_transactions = [&m](std::vector<transaction> txs) {
-        m.runner->post([txs = std::move(txs)](hub& h) { h.on_transactions(txs); });
+        size_t n = txs.size();
+        if (!m.hub_backlog->enter(n)) return;  // stopping
+        m.runner->post([&m, n, txs = std::move(txs)](hub& h) {
+            h.on_transactions(txs);
+            m.hub_backlog->leave(n);
+        });
     };
     lc.on_link = [&m](bool up, const std::string& why) { m.set_link(up, why); };  // the listener logs it
     lc.on_gap = [&m](int64_t from, int64_t to) {
@@ -360,6 +371,7 @@ void app::stop() {
     auto& m = *impl_;
     if (m.stopping.exchange(true)) return;
     m.link_changed.notify_all();
+    if (m.hub_backlog) m.hub_backlog->stop();  // a listener waiting for the hub must not hold up the stop
     if (m.capture) m.capture->stop();
     if (m.admin) {
         // Leave pglive.nodes, so that a stopped node does not hold retention for node_timeout_s.

@@ -29,6 +29,9 @@ std::string serve_metrics_text(const serve_metrics_input& in) {
     gauge("pglive_undecodable_changes_total", "captured changes pglive could not decode (skipped, logged)", "counter",
           double(s.undecodable_changes));
     gauge("pglive_attached_tables", "attached tables", "gauge", double(in.topics));
+    gauge("pglive_hub_backlog_transactions",
+          "transactions read by the listener that the hub has not taken yet (bounded: the listener waits)", "gauge",
+          double(in.hub_backlog));
     if (st.is_object()) {
         if (st.contains("outbox_rows")) gauge("pglive_outbox_rows", "rows in pglive.outbox", "gauge", st["outbox_rows"].get<double>());
         if (st.contains("lag_seconds") && st["lag_seconds"].is_number())

@@ -18,6 +18,7 @@ struct serve_metrics_input {
     uint64_t link_downs = 0;
     size_t topics = 0;
     const pipeline_timings* timings = nullptr;  // the stage timings, when kept
+    size_t hub_backlog = 0;  // transactions read by the listener, not yet taken by the hub
 };
 
 // The Prometheus text exposition of everything serve knows (net adds its own series).

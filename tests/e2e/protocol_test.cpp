@@ -888,7 +888,6 @@ TEST_F(protocol_e2e, a_stalled_client_catches_up_with_one_merged_patch) {
                     "--history-transactions", "100000"});
     ws_conn fast(s.port), stalled(s.port);
     for (auto* c : {&fast, &stalled}) c->subscribe({{"topic", T}});
-    int64_t start = last_position();
     // ~24 MB of updates to 50 rows: far past what the socket buffers and the queue bound hold.
     const int writers = 3, per_writer = 1000;
     const std::string body(8000, 'y');
@@ -911,8 +910,11 @@ TEST_F(protocol_e2e, a_stalled_client_catches_up_with_one_merged_patch) {
     reader.join();
     ASSERT_GE(fast.subs[T].pos, last);
     json table = rows_of("SELECT * FROM " + T);
+    // The reading client ends exact too; on a busy host (ctest -j2) its small queue may overflow
+    // as well, and then it catches up the same way.
     EXPECT_EQ(fast.subs[T].state, table);
-    EXPECT_EQ(fast.subs[T].positions(), positions_of(T, start));
+    EXPECT_EQ(fast.subs[T].misplaced_catch_ups, 0);
+    EXPECT_TRUE(strictly_increasing(fast.subs[T].positions()));
 
     ASSERT_TRUE(stalled.pump_until([&] { return stalled.subs[T].pos >= last; }, 60s)) << "at " << stalled.subs[T].pos;
     auto& v = stalled.subs[T];

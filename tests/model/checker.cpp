@@ -143,6 +143,13 @@ void check_tracks(check_result& out, const history& h, const std::vector<spec>& 
                     c.broken = true;
                     continue;
                 }
+                if (m.kind == 'P' && m.from >= 0 && m.from != c.last) {
+                    out.add({"misplaced_catch_up", m.pos, sp.id,
+                             context(c, m.pos, "a catch-up patch from " + std::to_string(m.from) +
+                                                   ", not from where the client stood", nullptr)});
+                    c.broken = true;
+                    continue;
+                }
                 if (m.kind == 'S') {
                     c.state = m.body;
                     c.has_state = true;
@@ -150,7 +157,8 @@ void check_tracks(check_result& out, const history& h, const std::vector<spec>& 
                 } else {
                     if (!m.body.is_array() || m.body.empty())
                         out.add({"empty_patch", p, sp.id, context(c, p, "a patch with no operations: " + show(m.body), nullptr)});
-                    if (!sp.limit && !changed[size_t(c.t->spec)] && c.has_state && !c.broken)
+                    // A catch-up lands at the last position it merges, which need not change this view.
+                    if (!sp.limit && m.from < 0 && !changed[size_t(c.t->spec)] && c.has_state && !c.broken)
                         out.add({"noop_patch", p, sp.id,
                                  context(c, p, "a patch for a transaction that changed nothing the subscription shows: " +
                                                    show(m.body).substr(0, 600), nullptr)});
@@ -181,9 +189,10 @@ void check_tracks(check_result& out, const history& h, const std::vector<spec>& 
                 }
             }
             // No message at p: the state must still be right, unless the next thing the client
-            // gets is a snapshot (a resync or a fresh start), or nothing at all (it left).
+            // gets is a snapshot (a resync or a fresh start), a catch-up patch covering p (a
+            // resync), or nothing at all (it left).
             if (got || !c.has_state || c.broken || !changed[size_t(c.t->spec)]) continue;
-            bool patches_follow = c.next < msgs.size() ? msgs[c.next].kind == 'P' : c.t->live;
+            bool patches_follow = c.next < msgs.size() ? msgs[c.next].kind == 'P' && msgs[c.next].from < 0 : c.t->live;
             if (!patches_follow) continue;
             ++out.checks;
             if (!allowed(sp, v, c.state, nullptr)) {

@@ -289,6 +289,13 @@ void client_pool::run(int c) {
                         fail("a " + type + " of s" + std::to_string(t->spec) + " names topic " + m.value("topic", ""));
                     if (msg.kind == 'P' && !m.contains("ts"))
                         fail("a patch without ts: " + text->substr(0, 200));
+                    if (msg.kind == 'P' && m.contains("from")) {
+                        try {
+                            msg.from = std::stoll(m.at("from").get<std::string>());
+                        } catch (const std::exception&) {
+                            fail("a catch-up patch whose from is not a decimal string: " + text->substr(0, 200));
+                        }
+                    }
                     msg.body = msg.kind == 'S' ? m.value("rows", json()) : m.value("patch", json());
                     std::lock_guard<std::mutex> g(t->mutex);
                     try {

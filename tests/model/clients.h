@@ -51,6 +51,7 @@ struct message {
     char kind = 'S';  // S snapshot, P patch
     int64_t pos = 0;
     json body;        // snapshot: rows; patch: the operations (tagged numbers)
+    int64_t from = -1;  // a catch-up patch (a resync, PROTOCOL §4): it covers every position after this
 };
 
 struct session_info {

@@ -1,9 +1,12 @@
 // core_test.cpp — the pure core in tables: keys, golden patches, filters, orders, protocol, tokens.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "golden.h"
+#include "core/backlog_gate.h"
 #include "core/change.h"
 #include "core/filter.h"
 #include "core/jwt.h"
@@ -377,4 +380,35 @@ TEST(core_snapshot, parse_and_visibility) {
 }
 
 }  // namespace
+}  // namespace pglive
+
+// Issue 12: back-pressure from the hub to the listener. The producer waits at the bound until
+// the consumer takes something, and stop() releases a waiting producer without handing over.
+namespace pglive {
+TEST(BacklogGate, the_producer_waits_at_the_bound_until_the_consumer_takes) {
+    backlog_gate g(10);
+    EXPECT_TRUE(g.enter(6));
+    EXPECT_TRUE(g.enter(6));  // 6 < 10 outstanding: admitted, now 12
+    std::atomic<bool> entered{false};
+    std::thread producer([&] { entered = g.enter(3); });
+    // It must still be waiting after the consumer took too little to go below the bound.
+    g.leave(2);  // 10 outstanding: not below the bound
+    EXPECT_FALSE(entered.load());
+    EXPECT_EQ(g.outstanding(), 10u);
+    g.leave(5);  // 5: below it
+    producer.join();
+    EXPECT_TRUE(entered.load());
+    EXPECT_EQ(g.outstanding(), 8u);
+}
+
+TEST(BacklogGate, stop_releases_a_waiting_producer_without_handing_over) {
+    backlog_gate g(1);
+    EXPECT_TRUE(g.enter(1));
+    std::atomic<int> result{-1};
+    std::thread producer([&] { result = g.enter(1) ? 1 : 0; });
+    g.stop();
+    producer.join();
+    EXPECT_EQ(result.load(), 0);
+    EXPECT_FALSE(g.enter(1));
+}
 }  // namespace pglive
