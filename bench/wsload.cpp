@@ -2,6 +2,7 @@
 #include "wsload.h"
 
 #include <arpa/inet.h>
+#include <cstdlib>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -540,11 +541,23 @@ void load::on_frame(conn* c, int64_t rx) {
     std::string_view head(c->head, c->head_len), tail(c->tail, c->tail_len);
     bool timed = kind_ == peer::nchan;
     switch (classify(head, tail)) {
-        case kind::patch:
+        case kind::patch: {
             ++st.patches;
             st.patch_bytes += int64_t(c->msg_bytes);
             timed = true;
+            // Sorted keys: a catch-up's "from" opens the message, "pos" is near its end.
+            int64_t from = -1, pos = -1;
+            if (starts_with(head, R"({"from":")")) from = std::atoll(std::string(head.substr(9, 20)).c_str());
+            if (auto p = tail.rfind(R"("pos":")"); from >= 0 && p != std::string_view::npos)
+                pos = std::atoll(std::string(tail.substr(p + 7, 20)).c_str());
+            if (from >= 0 && pos > from) {
+                ++st.catch_ups;
+                st.covered += pos - from;
+            } else {
+                ++st.covered;
+            }
             break;
+        }
         case kind::snapshot:
             if (c->subscribed) ++st.snapshots;
             else {

@@ -30,6 +30,8 @@ std::string format_ts_us(int64_t us);
 
 struct load_stats {
     int64_t patches = 0;      // messages with "type":"patch"
+    int64_t catch_ups = 0;    // of them, catch-up patches (a resync merging what was missed: "from")
+    int64_t covered = 0;      // positions the patches cover: 1 each, a catch-up pos − from
     int64_t messages = 0;     // "type":"message"
     int64_t snapshots = 0;    // after each connection's first one: resyncs
     int64_t data_frames = 0;  // every text/binary message, however fragmented (Nchan: the published ones)
