@@ -194,7 +194,7 @@ protected:
 
     // A replaced or ended subscription: its frames not yet being written go.
     void drop_tagged(uint64_t tag) {
-        written_pos_.erase(tag);
+        std::erase_if(written_pos_, [tag](const auto& w) { return w.first == tag; });
         std::deque<queued_frame> keep;
         for (size_t i = 0; i < queue_.size(); ++i) {
             auto& item = queue_[i];
@@ -228,7 +228,7 @@ protected:
         for (; in_flight_ > 0; --in_flight_) {
             auto& item = queue_.front();
             if (now_us) (*ctx_->timings)[pipeline_stage::written].observe_span(item.stamp.commit_us, now_us);
-            if (item.tag && item.stamp.pos) written_pos_[item.tag] = item.stamp.pos;
+            if (item.tag && item.stamp.pos) note_written(item.tag, item.stamp.pos);
             forget(item);
             queue_.pop_front();
         }
@@ -250,7 +250,8 @@ protected:
         if (!resyncing_ || resync_asked_ || writing_ || !queue_.empty()) return;
         resync_asked_ = true;
         // Everything queued has been written: where each subscription's client stands.
-        ctx_->runner->post([id = id_, have = written_pos_](hub& h) { h.resync(id, have); });
+        std::unordered_map<uint64_t, int64_t> have(written_pos_.begin(), written_pos_.end());
+        ctx_->runner->post([id = id_, have = std::move(have)](hub& h) { h.resync(id, have); });
     }
 
     std::shared_ptr<net_context> ctx_;
@@ -262,8 +263,17 @@ protected:
     std::deque<queued_frame> queue_;
     size_t in_flight_ = 0;  // frames at the queue's front handed to the current write
     // Per subscription tag, the position of the last snapshot or patch written: a resync asks
-    // the hub to catch up from there (hub::resync).
-    std::unordered_map<uint64_t, int64_t> written_pos_;
+    // the hub to catch up from there (hub::resync). A connection holds a few subscriptions, and
+    // this is updated for every frame written: a flat list, searched from the front.
+    std::vector<std::pair<uint64_t, int64_t>> written_pos_;
+    void note_written(uint64_t tag, int64_t pos) {
+        for (auto& w : written_pos_)
+            if (w.first == tag) {
+                w.second = pos;
+                return;
+            }
+        written_pos_.emplace_back(tag, pos);
+    }
     size_t queued_bytes_ = 0;
     size_t snapshot_bytes_ = 0;   // of queued_bytes_, in snapshot frames
     size_t snapshot_frames_ = 0;  // of queue_
