@@ -789,6 +789,23 @@ TEST_F(protocol_e2e, origins_frame_size_bad_json_and_subscription_limit) {
 // Two fast subscribers and one that stops reading while thousands of large transactions
 // commit: the fast ones see everything in order, memory stays bounded, and the stalled one
 // recovers with a snapshot.
+// `writers` threads, each committing `per_writer` single-row UPDATEs (one transaction each) of
+// `table`'s rows 1..50 (id, n, body): n + 1 and a fresh body. The caller joins them.
+std::vector<std::thread> update_writers(const std::string& table, int writers, int per_writer, const std::string& body) {
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w)
+        threads.emplace_back([=] {
+            auto conn = open_connection(proto_pg().conninfo(), "test-writer");
+            for (int i = 0; i < per_writer; ++i) {
+                pqxx::work t(*conn);
+                t.exec_params("UPDATE " + table + " SET n = n + 1, body = $1 WHERE id = $2", std::to_string(i) + body,
+                              1 + (w * per_writer + i) % 50);
+                t.commit();
+            }
+        });
+    return threads;
+}
+
 TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
     const std::string T = "public.proto_flood";
     sql("CREATE TABLE public.proto_flood (id int PRIMARY KEY, n int, body text);"
@@ -813,21 +830,9 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
     int64_t start = std::max({fast1.subs[T].pos, fast2.subs[T].pos});
     long rss_start = rss_kb();
 
+    // 2 × 4500 × 16 kB = 144 MB: far more than the stalled queue may hold.
     const int writers = 2, per_writer = 4500;
-    const std::string body(16000, 'x');  // 2 × 4500 × 16 kB = 144 MB: far more than the stalled queue may hold
-    std::atomic<int> written{0};
-    std::vector<std::thread> threads;
-    for (int w = 0; w < writers; ++w)
-        threads.emplace_back([&, w] {
-            auto conn = open_connection(proto_pg().conninfo(), "test-writer");
-            for (int i = 0; i < per_writer; ++i) {
-                pqxx::work t(*conn);
-                t.exec_params("UPDATE public.proto_flood SET n = n + 1, body = $1 WHERE id = $2",
-                              std::to_string(i) + body, 1 + (w * per_writer + i) % 50);
-                t.commit();
-                ++written;
-            }
-        });
+    auto threads = update_writers(T, writers, per_writer, std::string(16000, 'x'));
     // Readers run until the last position is known and reached; RSS is sampled meanwhile.
     std::atomic<int64_t> target{INT64_MAX};
     std::vector<std::thread> readers;
@@ -890,18 +895,7 @@ TEST_F(protocol_e2e, a_stalled_client_catches_up_with_one_merged_patch) {
     for (auto* c : {&fast, &stalled}) c->subscribe({{"topic", T}});
     // ~24 MB of updates to 50 rows: far past what the socket buffers and the queue bound hold.
     const int writers = 3, per_writer = 1000;
-    const std::string body(8000, 'y');
-    std::vector<std::thread> threads;
-    for (int w = 0; w < writers; ++w)
-        threads.emplace_back([&, w] {
-            auto conn = open_connection(proto_pg().conninfo(), "test-writer");
-            for (int i = 0; i < per_writer; ++i) {
-                pqxx::work t(*conn);
-                t.exec_params("UPDATE public.proto_catchup SET n = n + 1, body = $1 WHERE id = $2",
-                              std::to_string(i) + body, 1 + (w * per_writer + i) % 50);
-                t.commit();
-            }
-        });
+    auto threads = update_writers(T, writers, per_writer, std::string(8000, 'y'));
     std::atomic<int64_t> target{INT64_MAX};
     std::thread reader([&] { fast.pump_until([&] { return fast.subs[T].pos >= target.load(); }, 120s); });
     for (auto& t : threads) t.join();
