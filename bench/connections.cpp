@@ -50,9 +50,11 @@ void connections(run& ctx, bool rss, bool conns50k) {
             why = l.st.fail_reasons;
             l.st.record_latency = true;
         });
+        auto stages0 = read_stage_buckets(srv.port);
         auto t0 = now_us();
         exec(ci, "INSERT INTO b_live(v) VALUES ('" + row_text(120) + "')");
         drain(l, held, 15s);
+        auto stages1 = read_stage_buckets(srv.port);
         std::vector<double> lat;
         int64_t got = 0, last = 0, closed = 0;
         l.sync([&] {
@@ -79,7 +81,10 @@ void connections(run& ctx, bool rss, bool conns50k) {
         say("One INSERT then: " + std::to_string(got) + " patches received over " + f1(last > t0 ? (last - t0) / 1e3 : 0) +
             " ms" + (closed ? " (" + std::to_string(closed) + " connections closed by the server)" : "") +
             "; broadcast latency (receive − ts) over the held connections: p50 " + f1(p.p50) + " ms, p99 " +
-            f1(p.p99) + " ms, max " + f1(p.max) + " ms.\n");
+            f1(p.p99) + " ms, max " + f1(p.max) + " ms. In serve (its stage timings, from the commit): frames "
+            "handed to every connection after " + f2(stage_quantile_ms(stages0, stages1, "handed", 0.5)) +
+            " ms; written p50 " + f2(stage_quantile_ms(stages0, stages1, "written", 0.5)) + " ms, p99 " +
+            f2(stage_quantile_ms(stages0, stages1, "written", 0.99)) + " ms.\n");
         res["connections_held"] = held;
         res["broadcast_p99_ms"] = p.p99;  // issue 12: one patch to every held connection, goal ≤ 50 ms
         srv.proc->signal(SIGTERM);
