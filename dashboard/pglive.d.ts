@@ -57,7 +57,8 @@ export interface ConnectOptions {
 
 export type Change =
   | { type: 'snapshot'; pos: string }
-  | { type: 'patch'; pos: string; ts?: string; ops: Patch };
+  // from: a catch-up patch (a resync merging what this client missed) covers every position after it
+  | { type: 'patch'; pos: string; ts?: string; ops: Patch; from?: string };
 
 export interface SubscribeOptions {
   /** PostgREST filters: ['status=eq.open', 'amount=gt.100'], or one string joined by & (or newlines). */
@@ -117,7 +118,7 @@ export declare class Subscription {
 /** A published message (pglive.publish). */
 export interface MessageEvent_ { topic?: string; user?: string; data: unknown }
 export interface StateEvent { state: ConnectionState; transport: TransportName | null; error: PgliveError | null }
-export interface PatchEvent { sub: Subscription; type: 'patch'; pos: string; ts?: string; ops: Patch }
+export interface PatchEvent { sub: Subscription; type: 'patch'; pos: string; ts?: string; ops: Patch; from?: string }
 export interface SnapshotEvent { sub: Subscription; pos: string }
 export interface ErrorEvent_ extends PgliveError {
   sub?: Subscription | null;

@@ -357,7 +357,8 @@ export class Client extends Transports {
         sub.position = msg.pos;
         sub.ready = true;
         this.note_position_(msg.pos);
-        const ev = { type: 'patch', pos: msg.pos, ts: msg.ts, ops: msg.patch };
+        // A catch-up (the server resynced this connection, PROTOCOL §4) covers every position after `from`.
+        const ev = { type: 'patch', pos: msg.pos, ts: msg.ts, ops: msg.patch, ...(msg.from !== undefined ? { from: msg.from } : {}) };
         this.emit_('patch', { sub, ...ev });
         this.changed_(sub, ev);
         break;

@@ -130,6 +130,25 @@ describe('WebSocket client', () => {
     c.close();
   });
 
+  test('a catch-up patch (from, after a resync) applies like any patch and says what it covers', () => {
+    const c = make();
+    const events = [];
+    const sub = c.subscribe('public.orders', { onChange: (rows, ev) => events.push(ev) });
+    const ws = ScriptedSocket.last();
+    ws.accept();
+    const s = ws.sent.find((m) => m.op === 'subscribe');
+    ws.push({ type: 'subscribed', ref: s.ref, sub: s.sub, topic: 'public.orders', key: ['id'], columns: ['id', 'amount'] });
+    ws.push({ type: 'snapshot', sub: s.sub, topic: 'public.orders', pos: '10', rows: { '1': { id: 1, amount: 1 } } });
+    ws.push({ type: 'patch', sub: s.sub, topic: 'public.orders', pos: '42', from: '10', ts: '2026-12-03T10:00:00.000000Z',
+      patch: [{ op: 'remove', path: '/1' }, { op: 'add', path: '/7', value: { id: 7, amount: 70 } }] });
+    assert.deepEqual(sub.rows, { '7': { id: 7, amount: 70 } });
+    assert.equal(sub.position, '42');
+    assert.equal(events.at(-1).type, 'patch');
+    assert.equal(events.at(-1).from, '10');
+    assert.equal(events.at(-1).pos, '42');
+    c.close();
+  });
+
   test('frames for another subscription name, or a stale one after update(), are ignored', () => {
     const c = make();
     const sub = c.subscribe('public.orders');
