@@ -64,6 +64,10 @@ void capture(run& ctx) {
     res["capture_tps_pglive_poll_c4"] = pl_poll;
     res["batch_rows_per_s_no_trigger"] = batch_none;
     res["batch_rows_per_s_pglive"] = batch_pl;
+    // The ratios the goals name, under stable names (issue 12).
+    res["capture_notify_over_naive"] = naive > 0 ? pl_notify / naive : -1;
+    res["capture_poll_over_no_trigger"] = none > 0 ? pl_poll / none : -1;
+    res["capture_100row_over_no_trigger"] = batch_none > 0 ? batch_pl / batch_none : -1;
     auto goal = [](double r, double g) { return f2(r) + "× (goal ≥ " + f2(g) + "×: " + (r >= g ? "met" : "MISSED") + ")"; };
     say("Ratios: pglive notify / naive notify = " + goal(pl_notify / naive, 1.0) +
         "; pglive poll / no trigger = " + goal(pl_poll / none, 0.7) +

@@ -72,6 +72,7 @@ void nchan(run& ctx) {
     }
     double rate = best;
     res["fanout_nchan_msgs_per_s_1k"] = rate;
+    if (fanout_1k > 0 && rate > 0) res["fanout_over_nchan_1k"] = fanout_1k / rate;
     if (fanout_1k > 0 && rate > 0)
         say("pglive / Nchan (its better worker count) at 1,000 subscribers: **" + f2(fanout_1k / rate) +
             "×** (goal ≥ 2×: " + (fanout_1k / rate >= 2 ? "met" : "MISSED") + ").\n");
