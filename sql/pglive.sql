@@ -600,6 +600,10 @@ begin
         delete from pglive.live_epoch;
         insert into pglive.live_epoch (epoch) values (e + 1);
         perform set_config('synchronous_commit', 'on', true);
+        -- The watermark read above may be one a lost run wrote: scan the whole outbox once.
+        -- (After a real crash the watermark is lost with the runs that advanced it; this makes
+        -- the epoch start independent of that.)
+        w := '0'::xid8;
     else
         perform set_config('synchronous_commit', 'off', true);
     end if;
