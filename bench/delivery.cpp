@@ -74,7 +74,7 @@ void latency(run& ctx) {
         double one = run_writers(ci, "INSERT INTO b_none(v) VALUES ($1)", 1, 2);
         say("\nGoals at 1k tx/s, 100 subscribers: p50 ≤ 1 ms, p99 ≤ 3 ms. For reference, one client's durable "
             "single-row INSERT commits take " + f2(1000.0 / std::max(one, 1.0)) + " ms each here (" + f1(one) +
-            " tx/s, no trigger): a patch waits for two such WAL flushes, the writer's and the sequencer's.\n");
+            " tx/s, no trigger): a patch waits for one such WAL flush, the writer's (the sequencer commits asynchronously).\n");
     }
 }
 

@@ -87,6 +87,32 @@ create table if not exists pglive.state (
     pruned_upto bigint not null default 0
 );
 insert into pglive.state default values on conflict do nothing;
+-- Added by pglive with epochs (see pglive.sequence). Only altered once: ALTER TABLE locks the
+-- state table, which every sequencer run reads.
+do $epoch$
+begin
+    if not exists (select 1 from pg_attribute where attrelid = 'pglive.state'::regclass
+                   and attname = 'epoch' and not attisdropped) then
+        alter table pglive.state add column if not exists epoch bigint not null default 0;
+    end if;
+end
+$epoch$;
+
+-- Epochs (pglive.sequence): positions of epoch e are in [e << 40, (e + 1) << 40). Each row is
+-- written durably when its epoch starts; positions in (durable_before, base) are lost: a crash
+-- may have discarded the sequencer commits that handed them out, so no client resumes from one.
+create table if not exists pglive.epochs (
+    epoch          bigint primary key,
+    base           bigint not null,
+    durable_before bigint not null,
+    started_at     timestamptz not null default now()
+);
+-- Crash detection: PostgreSQL empties an unlogged table at every crash recovery (and on a
+-- promoted standby), exactly the events that can lose an asynchronous commit, and keeps it
+-- across a clean shutdown (which flushes all WAL). One row: the epoch it was written in.
+create unlogged table if not exists pglive.live_epoch (
+    epoch bigint not null
+);
 
 -- The pglive nodes serving from this database, and the position each has delivered. A serve
 -- registers when it starts and beats every few seconds (pglive.beat); retention never removes
@@ -518,7 +544,7 @@ $$;
 -- ============================================================ sequencer
 -- The sequencer. Gives every committed, not yet sequenced transaction of the outbox the next
 -- position, and returns how many it sequenced. Call it in its own READ COMMITTED transaction
--- with synchronous_commit on (a position a listener delivered must survive a crash).
+-- (an autocommit statement); it sets that transaction's synchronous_commit itself.
 --
 -- * The advisory lock is held until commit, so one sequencer runs at a time across all nodes
 --   and positions become visible in order: a reader of `position > P` never skips one.
@@ -529,6 +555,11 @@ $$;
 --   xid >= watermark finds every unsequenced transaction without scanning the whole outbox.
 -- * Order by max(seq): a writer that waited on another's row lock captured after the other
 --   committed, so conflicting transactions get positions in their commit order.
+-- * Epochs (docs/DESIGN.md, "Epochs: the sequencer commits asynchronously"): a normal run
+--   commits with synchronous_commit off (no WAL flush on the latency path). A crash may then
+--   lose a suffix of runs, all of the current epoch e; pglive.live_epoch, unlogged, is empty
+--   after any crash recovery, and the next run starts epoch e + 1 durably, at base (e+1) << 40,
+--   above every position epoch e handed out, recording what survived (durable_before).
 --
 -- The planner cannot estimate `xid >= w` (xid8 has no range statistics: it assumes a third of
 -- the table) and then scans the whole outbox and hashes the whole tx table: 4-16 ms per run
@@ -543,9 +574,39 @@ declare
     w xid8;
     new_w xid8;
     n bigint;
+    e bigint;
+    live bigint;
+    last bigint;
+    d bigint;
+    base bigint;
 begin
     perform pg_advisory_xact_lock(pglive.lock_sequencer());
-    select watermark into w from pglive.state;
+    select watermark, epoch into w, e from pglive.state;
+    select l.epoch into live from pglive.live_epoch l limit 1;
+    select last_value into last from pglive.position_seq;
+    if live is distinct from e or last >= ((e + 1) << 40) - (1::bigint << 32) then
+        -- A crash emptied live_epoch (or this is the first run since install): what a crash
+        -- can have lost is a suffix of asynchronous runs of epoch e. Or epoch e is nearly used
+        -- up. Start epoch e + 1, durably, above everything e handed out.
+        select greatest(coalesce(max(t.position), 0), (select pruned_upto from pglive.state))
+            into d from pglive.tx t;
+        base := (e + 1) << 40;
+        if base <= d then
+            raise exception 'pglive: position % is at or above the next epoch''s base %: corrupt sequencer state', d, base;
+        end if;
+        perform setval('pglive.position_seq', base, false);
+        insert into pglive.epochs (epoch, base, durable_before) values (e + 1, base, d);
+        update pglive.state set epoch = e + 1;
+        delete from pglive.live_epoch;
+        insert into pglive.live_epoch (epoch) values (e + 1);
+        perform set_config('synchronous_commit', 'on', true);
+        -- The watermark read above may be one a lost run wrote: scan the whole outbox once.
+        -- (After a real crash the watermark is lost with the runs that advanced it; this makes
+        -- the epoch start independent of that.)
+        w := '0'::xid8;
+    else
+        perform set_config('synchronous_commit', 'off', true);
+    end if;
     new_w := pg_snapshot_xmin(pg_current_snapshot());
     insert into pglive.tx (position, xid, ts)
     select nextval('pglive.position_seq'), q.xid, q.ts
@@ -562,6 +623,15 @@ begin
     end if;
     return n;
 end
+$$;
+
+-- The epochs started after `after` (pglive.epochs, which a serve role granted before it
+-- existed cannot read directly).
+create or replace function pglive.epochs_after(after bigint)
+returns table (epoch bigint, base bigint, durable_before bigint)
+language sql stable security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
+    select e.epoch, e.base, e.durable_before from pglive.epochs e where e.epoch > after order by e.epoch
 $$;
 
 -- Seconds since the oldest change not yet given a position (0 when none): what sequence()
@@ -661,6 +731,7 @@ grant execute on function pglive.check_policy(regclass, text) to public;
 -- role granted before they existed (grant_serve) still uses them.
 grant execute on function pglive.json_null_columns(oid, text) to public;
 grant execute on function pglive.lock_sequencer(), pglive.lock_install(), pglive.lock_doorbell() to public;
+grant execute on function pglive.epochs_after(bigint) to public;
 
 create or replace function pglive.grant_serve(r regrole) returns void
 language plpgsql as $$

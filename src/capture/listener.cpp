@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -153,11 +154,6 @@ void listener::serve_connection(bool& was_up) {
 }
 
 void listener::serve(pqxx::connection& conn, bool& was_up) {
-    {
-        // A delivered position must survive a crash of the database: the sequencer commits durably.
-        pqxx::nontransaction n(conn);
-        n.exec("set synchronous_commit = on");
-    }
     std::unique_ptr<wake_receiver> receiver;
     if (opts_.wakeup == "notify") receiver = std::make_unique<wake_receiver>(conn);
     prepare_outbox_reads(conn);
@@ -170,6 +166,9 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
                            "(select pruned_upto from pglive.state))")[0][0].as<int64_t>();
         position_known_ = true;
     }
+    // Every epoch so far, once: a crash between the start position's read and this connection
+    // may have lost positions up to it (the hub tells from its position).
+    if (known_epoch_ < 0) check_epoch(conn, std::numeric_limits<int64_t>::max());
     // Up only once a read went through (read_all reports it after its first batch): a
     // connection whose queries fail (a revoked right, a full disk) is no link, and /healthz
     // must not say 200 while nothing is delivered.
@@ -236,16 +235,32 @@ void listener::check_gap(int64_t pruned_upto) {
     position_ = pruned_upto;  // every position up to it is gone: nothing there can be delivered
 }
 
+void listener::check_epoch(pqxx::connection& conn, int64_t epoch) {
+    if (epoch == known_epoch_) return;
+    for (const auto& e : read_epochs_after(conn, std::max<int64_t>(known_epoch_, 0))) {
+        if (e.durable_before < position_ && position_ < e.base)
+            log_warn("listener: the database lost sequencer commits in a crash: positions " +
+                     std::to_string(e.durable_before + 1) + ".." + std::to_string(position_) +
+                     " were delivered but no longer exist; epoch " + std::to_string(e.epoch) + " starts at " +
+                     std::to_string(e.base) + ", every loaded topic gets a fresh snapshot");
+        if (cb_.on_epoch) cb_.on_epoch(e.durable_before, e.base);
+        known_epoch_ = e.epoch;
+    }
+    if (known_epoch_ < 0) known_epoch_ = 0;  // no epoch yet (the sequencer has not run since install)
+}
+
 bool listener::read_all(pqxx::connection& conn) {
     // Retention ran past what this listener delivered (it was away, or behind, longer than
     // retention allowed): checked at each read, and again by each batch's own snapshot, so a
     // prune between the two is seen too.
-    check_gap(run_sequencer_reading_pruned(conn).pruned_upto);
+    auto run = run_sequencer_reading_pruned(conn);
+    check_gap(run.pruned_upto);
+    check_epoch(conn, run.epoch);  // an early hint (its snapshot predates this run); each batch checks again
     int64_t sequenced_us = wall_now_us();  // the stage timings (hub's /metrics)
     bool any = false;
     while (!stopping_) {
-        int64_t pruned = 0;
-        auto batch = read_batch(conn, position_, opts_.batch_transactions, &pruned);
+        int64_t pruned = 0, epoch = known_epoch_;
+        auto batch = read_batch(conn, position_, opts_.batch_transactions, &pruned, &epoch);
         int64_t read_us = wall_now_us();
         for (auto& tx : batch) {
             tx.sequenced_us = sequenced_us;
@@ -253,6 +268,9 @@ bool listener::read_all(pqxx::connection& conn) {
         }
         report_up();
         if (!batch.empty()) check_gap(pruned);
+        // The batch's own snapshot: a new epoch's positions are visible only with its epoch, so
+        // on_epoch always comes before the first of them.
+        if (!batch.empty()) check_epoch(conn, epoch);
         if (batch.empty()) break;
         any = true;
         int64_t last = batch.back().position;

@@ -35,6 +35,13 @@ struct listener_callbacks {
     // while reading): the topics they touched need fresh snapshots. Called before any later
     // transaction; the listener then continues after `to`.
     std::function<void(int64_t from, int64_t to)> on_gap;
+    // A sequencer epoch started (pglive.epochs): positions in (durable_before, base) are lost —
+    // a crash may have discarded the sequencer commits that handed them out, and the
+    // transactions they held come again at new positions >= base. Called once for every epoch
+    // (at the first connection: every epoch so far), in epoch order, before any transaction of
+    // the new epoch. If this listener delivered a position in the range, the hub's state holds
+    // transactions the database lost: it reloads (the hub tells from its own position).
+    std::function<void(int64_t durable_before, int64_t base)> on_epoch;
 };
 
 // Its own thread and connection (application_name pglive-listener). The link is up once a read
@@ -67,6 +74,7 @@ private:
     bool read_all(pqxx::connection& conn);  // sequences and hands over everything new; true if there was any
     void report_up();  // after a read succeeded on a new connection: link up, once
     void check_gap(int64_t pruned_upto);  // on_gap when retention passed position_
+    void check_epoch(pqxx::connection& conn, int64_t epoch);  // on_epoch for each epoch above known_epoch_
     bool wait(int fd, int timeout_ms);  // true when fd (if >= 0) is readable; false on timeout or wake
     void drain_wake();
 
@@ -83,6 +91,7 @@ private:
     std::string up_pending_;  // a new connection's description until its first read succeeds
     bool* was_up_ = nullptr;  // run()'s flag for the connection being served
     bool position_known_ = false;  // thread-only after start()
+    int64_t known_epoch_ = -1;     // thread-only: the last epoch reported by on_epoch (-1: none yet)
 };
 
 }  // namespace pglive

@@ -136,15 +136,23 @@ int64_t run_sequencer(pqxx::connection_base& conn) {
 
 sequencer_run run_sequencer_reading_pruned(pqxx::connection_base& conn) {
     pqxx::nontransaction n(conn);
-    auto r = n.exec("select pglive.sequence(), (select pruned_upto from pglive.state)")[0];
-    return sequencer_run{r[0].as<int64_t>(), r[1].as<int64_t>()};
+    auto r = n.exec("select pglive.sequence(), (select pruned_upto from pglive.state), (select epoch from pglive.state)")[0];
+    return sequencer_run{r[0].as<int64_t>(), r[1].as<int64_t>(), r[2].as<int64_t>()};
+}
+
+std::vector<epoch_info> read_epochs_after(pqxx::connection_base& conn, int64_t after) {
+    pqxx::nontransaction n(conn);
+    std::vector<epoch_info> out;
+    for (const auto& r : n.exec_params("select epoch, base, durable_before from pglive.epochs_after($1)", after))
+        out.push_back(epoch_info{r[0].as<int64_t>(), r[1].as<int64_t>(), r[2].as<int64_t>()});
+    return out;
 }
 
 void prepare_outbox_reads(pqxx::connection_base& conn) {
     // The last column (after those decode_transactions reads) is what retention had removed
     // when this statement took its snapshot: a gap is then known exactly.
     conn.prepare("pglive_read_batch",
-                 std::string("select ") + outbox_select_list + ", (select pruned_upto from pglive.state)" +
+                 std::string("select ") + outbox_select_list + ", (select pruned_upto from pglive.state), (select epoch from pglive.state)" +
                      " from pglive.tx t join pglive.outbox o on o.xid = t.xid"
                      " where t.position > $1 and t.position <= ("
                      "   select max(w.position) from (select position from pglive.tx where position > $1"
@@ -152,10 +160,12 @@ void prepare_outbox_reads(pqxx::connection_base& conn) {
                      " order by t.position, o.seq");
 }
 
-std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx, int64_t* pruned_upto) {
+std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx, int64_t* pruned_upto,
+                                    int64_t* epoch) {
     pqxx::nontransaction n(conn);
     auto rows = n.exec_prepared("pglive_read_batch", after, max_tx);
     if (pruned_upto && !rows.empty()) *pruned_upto = rows[0][8].as<int64_t>();
+    if (epoch && !rows.empty()) *epoch = rows[0][9].as<int64_t>();
     return decode_transactions(rows);
 }
 

@@ -31,7 +31,18 @@ int64_t run_sequencer(pqxx::connection_base& conn);
 struct sequencer_run {
     int64_t sequenced = 0;
     int64_t pruned_upto = 0;
+    int64_t epoch = 0;  // pglive.state.epoch as the statement's snapshot saw it: may predate this run's epoch start
 };
+
+// One row of pglive.epochs: positions in (durable_before, base) are lost (a crash may have
+// discarded the sequencer commits that handed them out).
+struct epoch_info {
+    int64_t epoch = 0;
+    int64_t base = 0;
+    int64_t durable_before = 0;
+};
+// pglive.epochs_after(after), in epoch order.
+std::vector<epoch_info> read_epochs_after(pqxx::connection_base& conn, int64_t after);
 sequencer_run run_sequencer_reading_pruned(pqxx::connection_base& conn);
 
 // Whole transactions with position > after, at most max_tx of them, on the connection's
@@ -39,7 +50,9 @@ sequencer_run run_sequencer_reading_pruned(pqxx::connection_base& conn);
 // batch is not empty, *pruned_upto (if given) is pglive.state.pruned_upto as the same
 // statement saw it: above `after`, retention removed transactions the batch does not hold.
 void prepare_outbox_reads(pqxx::connection_base& conn);
+// *epoch (when given and the batch is not empty): pglive.state.epoch under the batch's own
+// snapshot, so a batch holding a new epoch's positions always reports that epoch.
 std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx,
-                                    int64_t* pruned_upto = nullptr);
+                                    int64_t* pruned_upto = nullptr, int64_t* epoch = nullptr);
 
 }  // namespace pglive

@@ -62,6 +62,16 @@ public:
     // they touched is unknown, so every loaded topic is reloaded and each of its subscriptions
     // gets a fresh snapshot (topics nobody subscribes to are just dropped from memory).
     void on_gap(int64_t from, int64_t to);
+    // A sequencer epoch started (listener_callbacks::on_epoch): positions in (durable_before,
+    // base) are lost. Recorded for resume decisions (a `since`, a load's label or a resync
+    // position inside a lost range gets a fresh snapshot / is read again). If this hub received
+    // a position in the range, its state holds transactions the database lost: every loaded
+    // topic is reloaded as on_gap does (without moving gap_upto: a load after the crash may
+    // rightly read P_rr = durable_before).
+    void on_epoch(int64_t durable_before, int64_t base);
+    // Every lost range known so far (pglive.epochs_after(0), at start-up): recorded only.
+    void set_lost_ranges(const std::vector<std::pair<int64_t, int64_t>>& ranges);
+    bool position_lost(int64_t position) const;  // inside a recorded lost range
     // A change of `topic` at `position` could not be decoded (transaction::undecodable; on_transactions
     // calls this): counts it, sends the topic's subscribers an `undecodable_change` error and, when
     // the topic is loaded, reloads it so they get a fresh snapshot instead of a silently wrong view.

@@ -68,7 +68,7 @@ void hub::impl::send_patch(subscription& s, int64_t pos, const std::string& ts, 
 }
 
 bool hub::impl::catch_up(topic& t, subscription& s, int64_t have) {
-    if (!s.sh->view->resumes_from_deltas() || have > s.min_position) return false;
+    if (!s.sh->view->resumes_from_deltas() || have > s.min_position || lost_position(have)) return false;
     auto merged = t.table.merged_after(have);
     if (!merged || merged->rows.size() > t.table.rows.size()) return false;
     json ops = s.sh->view->resume_ops(*merged);

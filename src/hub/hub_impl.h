@@ -74,6 +74,15 @@ struct hub::impl {
     std::set<subscription*> ahead;  // waiting_stream: resumed from a position the stream has not reached
     int64_t gap_upto = 0;           // the end of the last gap the listener reported
     int64_t position = 0;           // the last transaction received
+    // Lost ranges (durable_before, base), exclusive both ends, from the sequencer's epochs.
+    std::map<int64_t, int64_t> lost;  // durable_before → base
+    bool lost_position(int64_t p) const {
+        auto it = lost.upper_bound(p - 1);  // first durable_before >= p: not it; the one before
+        if (it == lost.begin()) return false;
+        --it;
+        return it->first < p && p < it->second;
+    }
+    void reload_all(int64_t stale_above, int64_t stale_below);  // on_gap / on_epoch
 
     impl(hub& o, hooks h, hub_limits l) : owner(o), hk(std::move(h)), limits(l) {}
 

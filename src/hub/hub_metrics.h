@@ -16,6 +16,7 @@ struct hub_stats {
     uint64_t snapshots_sent = 0;
     uint64_t resyncs = 0;
     uint64_t catch_ups = 0;        // of their subscriptions, brought up to date by one merged patch
+    uint64_t epochs_lost = 0;      // sequencer epochs whose lost positions this hub had received (reloaded)
     uint64_t undecodable_changes = 0;  // outbox changes pglive could not decode (skipped, logged)
     int64_t position = 0;          // last transaction seen
     int64_t last_ts_us = 0;        // its commit time, µs since the epoch (0: unknown)

@@ -103,6 +103,11 @@ void hub::impl::start_subscription(topic& t, subscription& s) {
         s.min_position = position;
         return;
     }
+    if (s.since && lost_position(*s.since)) {
+        // A crash lost the sequencer commit that gave it: what the client holds may include
+        // transactions that no longer exist, or come again at new positions.
+        s.since.reset();
+    }
     if (s.since && *s.since > position) {
         // This node lags, or the position exists nowhere: wait a while, so that whatever the
         // answer (patches, or a window's snapshot), positions never go back below `since`.

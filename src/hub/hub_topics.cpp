@@ -1,5 +1,6 @@
 // hub_topics.cpp — the topics' life: attached list, loads and their hand-off, reloads (gap, undecodable change), unloading idle ones.
 #include <algorithm>
+#include <limits>
 
 #include "core/backoff.h"
 #include "hub/hub_impl.h"
@@ -107,7 +108,9 @@ void hub::on_topic_loaded(topic_load load) {
         return;
     }
     t.load_failures = 0;
-    if (load.read_position < m.gap_upto) {
+    if (load.read_position < m.gap_upto || m.lost_position(load.position)) {
+        // (Or its label is a lost position: the snapshot predates a crash that lost sequencer
+        // commits, and perhaps the writes it shows.)
         // Its snapshot predates a gap's end: the rows miss what retention removed unseen, and
         // no buffered transaction carries it. Read again.
         t.table.st = table_state::status::unloaded;
@@ -130,13 +133,20 @@ void hub::on_gap(int64_t from, int64_t to) {
     m.position = std::max(m.position, to);
     m.gap_upto = std::max(m.gap_upto, to);
     stats_.position = m.position;
-    for (auto& [name, t] : m.topics) {
-        if (is_channel(name) && !m.attached.count(name)) continue;  // messages only: no state to repair
-        // A load that answered below `to` misses the gap's changes: redo it. A load still in
-        // flight is left alone here; if its snapshot predates the prune it lacks them too, which
-        // only the load hand-off can tell (its answer's position < to).
+    // A load that answered below `to` misses the gap's changes: redo it. A load still in flight
+    // is left alone here; if its snapshot predates the prune it lacks them too, which only the
+    // load hand-off can tell (its answer's position < to).
+    m.reload_all(std::numeric_limits<int64_t>::min(), to);
+}
+
+// Every loaded topic, and every answered load whose label is in [stale_above+1, stale_below-1],
+// is read again; each subscription gets a fresh snapshot.
+void hub::impl::reload_all(int64_t stale_above, int64_t stale_below) {
+    for (auto& [name, t] : topics) {
+        if (is_channel(name) && !attached.count(name)) continue;  // messages only: no state to repair
         auto& tb = t.table;
-        bool stale_load = tb.st == table_state::status::loading && tb.load && tb.load->position < to;
+        bool stale_load = tb.st == table_state::status::loading && tb.load && tb.load->position > stale_above &&
+                          tb.load->position < stale_below;
         if (tb.st != table_state::status::loaded && !stale_load) continue;
         if (t.subs.empty()) {  // nobody to resync: the next subscriber loads it afresh
             tb.st = table_state::status::unloaded;
@@ -145,7 +155,30 @@ void hub::on_gap(int64_t from, int64_t to) {
             tb.drop();
             continue;
         }
-        m.reload(t);  // a resume point means nothing across the gap
+        reload(t);  // a resume point means nothing across the gap
+    }
+}
+
+void hub::set_lost_ranges(const std::vector<std::pair<int64_t, int64_t>>& ranges) {
+    for (auto& [d, b] : ranges)
+        if (d + 1 < b) impl_->lost[d] = std::max(impl_->lost[d], b);
+}
+
+bool hub::position_lost(int64_t position) const { return impl_->lost_position(position); }
+
+void hub::on_epoch(int64_t durable_before, int64_t base) {
+    auto& m = *impl_;
+    set_lost_ranges({{durable_before, base}});
+    if (durable_before < m.position && m.position < base) {
+        // This hub holds transactions at lost positions: the database may have lost them (an
+        // asynchronous commit), and those it kept come again at new positions. Nothing it holds
+        // can be trusted: every loaded topic is read again. The position stays (the listener
+        // continues above it, in the new epoch); gap_upto does not move.
+        ++stats_.epochs_lost;
+        m.reload_all(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
+    } else {
+        // Nothing received was lost; a load answered with a lost label predates the crash.
+        m.reload_all(durable_before, base);
     }
 }
 

@@ -219,6 +219,9 @@ void app::start() {
                                 "(SELECT pruned_upto FROM pglive.state))")[0][0].as<int64_t>();
         w.commit();
     }
+    // The positions crashes lost so far (pglive.epochs): a client may resume from one on any node.
+    std::vector<std::pair<int64_t, int64_t>> lost_ranges;
+    for (const auto& e : read_epochs_after(*conn, 0)) lost_ranges.emplace_back(e.durable_before, e.base);
     // Registered before serving: from here on retention keeps what this node has not delivered.
     beat(*conn, m.node_id, start_position);
     log_info("node " + m.node_id + " holds retention from position " + std::to_string(start_position) +
@@ -248,8 +251,9 @@ void app::start() {
     };
     hk.refresh_topics = [&m] { m.refresh_topics(); };
     m.runner = std::make_unique<hub_runner>(m.io, hk, hub_limits_from(m.cfg));
-    m.runner->post([topics, start_position](hub& h) mutable {
+    m.runner->post([topics, start_position, lost_ranges](hub& h) mutable {
         h.start_at(start_position);
+        h.set_lost_ranges(lost_ranges);
         h.set_topics(std::move(topics));
     });
 
@@ -272,6 +276,9 @@ void app::start() {
     lc.on_link = [&m](bool up, const std::string& why) { m.set_link(up, why); };  // the listener logs it
     lc.on_gap = [&m](int64_t from, int64_t to) {
         m.runner->post([from, to](hub& h) { h.on_gap(from, to); });  // before the transactions after it
+    };
+    lc.on_epoch = [&m](int64_t durable_before, int64_t base) {
+        m.runner->post([durable_before, base](hub& h) { h.on_epoch(durable_before, base); });  // before the new epoch's transactions
     };
     m.capture = std::make_unique<listener>(lo, lc);
     m.capture->start(start_position);

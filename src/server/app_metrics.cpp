@@ -26,6 +26,8 @@ std::string serve_metrics_text(const serve_metrics_input& in) {
     gauge("pglive_resyncs_total", "slow connections resynchronised with a snapshot", "counter", double(s.resyncs));
     gauge("pglive_catch_ups_total", "subscriptions of resynced connections brought up to date by one merged patch",
           "counter", double(s.catch_ups));
+    gauge("pglive_epochs_lost_total", "sequencer epochs (database crashes) whose lost positions this node had received",
+          "counter", double(s.epochs_lost));
     gauge("pglive_undecodable_changes_total", "captured changes pglive could not decode (skipped, logged)", "counter",
           double(s.undecodable_changes));
     gauge("pglive_attached_tables", "attached tables", "gauge", double(in.topics));

@@ -74,6 +74,10 @@ public:
             std::lock_guard lock(mutex_);
             gaps_.emplace_back(from, to);
         };
+        cb.on_epoch = [this](int64_t durable_before, int64_t base) {
+            std::lock_guard lock(mutex_);
+            epochs_.emplace_back(durable_before, base);
+        };
         listener_ = std::make_unique<listener>(o, cb);
         listener_->start(after);
         EXPECT_TRUE(eventually([this] { return listener_->link_up(); })) << "listener never connected";
@@ -101,6 +105,23 @@ public:
         std::lock_guard lock(mutex_);
         return gaps_;
     }
+    // on_epoch's (durable_before, base): positions between them were lost in a crash.
+    std::vector<std::pair<int64_t, int64_t>> epochs() const {
+        std::lock_guard lock(mutex_);
+        return epochs_;
+    }
+    // Transactions of `topic` as the database keeps them: those delivered at a position a crash
+    // lost (on_epoch) came again at new positions, or were lost with it.
+    std::vector<transaction> durable_of(const std::string& topic) const {
+        auto lost = epochs();
+        std::vector<transaction> out;
+        for (auto& t : of(topic)) {
+            bool gone = false;
+            for (auto& [d, b] : lost) gone = gone || (d < t.position && t.position < b);
+            if (!gone) out.push_back(std::move(t));
+        }
+        return out;
+    }
     int downs() const {
         std::lock_guard lock(mutex_);
         return downs_;
@@ -127,6 +148,7 @@ private:
     std::vector<transaction> txs_;
     int ups_ = 0, downs_ = 0;
     std::vector<std::pair<int64_t, int64_t>> gaps_;
+    std::vector<std::pair<int64_t, int64_t>> epochs_;
     std::unique_ptr<listener> listener_;
 };
 

@@ -28,6 +28,7 @@ void check_result::add(const failure& f) {
 std::string check_result::report() const {
     std::ostringstream o;
     o << checks << " states compared with the oracle";
+    o << " (" << lost_ranges << " lost ranges, " << lost_messages << " messages at lost positions)";
     if (ok()) {
         o << "; no divergence\n";
         return o.str();
@@ -59,6 +60,7 @@ struct track_cursor {
     bool broken = false;  // after a failure: unchecked until the next snapshot
     int64_t last = -1;
     int session = -1;
+    bool tainted = false;  // got a lost position (a crash took it back): only a snapshot may follow
 };
 
 const session_info* session_of(const track& t, int id) {
@@ -80,6 +82,7 @@ void check_tracks(check_result& out, const history& h, const std::vector<spec>& 
         cur.push_back(std::move(c));
     }
     replay rp(h);
+    out.lost_ranges = h.lost.size();
     std::vector<view> views(specs.size()), before(specs.size());
     std::vector<bool> changed(specs.size(), false);
     bool first = true;
@@ -143,6 +146,29 @@ void check_tracks(check_result& out, const history& h, const std::vector<spec>& 
                     c.broken = true;
                     continue;
                 }
+                // Resumed from a lost position: only a snapshot may bring it back (patches at
+                // other lost positions may come first, from a node that has not seen the crash yet).
+                if (new_session && si && si->since && h.is_lost(*si->since)) c.tainted = true;
+                // A snapshot at a lost position that shows the state there (the state at the
+                // range's durable_before: no transaction has a position inside it) is a fresh
+                // snapshot after the crash, labelled at the position the node had reached.
+                bool fresh = m.kind == 'S' && allowed(sp, v, m.body, nullptr);
+                if (h.is_lost(m.pos) && !fresh) {
+                    // Delivered before the crash that took the position back: what it shows may be
+                    // gone or come again at a new position. Nothing to check; a snapshot must follow.
+                    c.tainted = true;
+                    c.last = m.pos;
+                    got = true;
+                    ++out.lost_messages;
+                    continue;
+                }
+                if (m.kind == 'P' && c.tainted) {
+                    out.add({"patch_after_lost_position", m.pos, sp.id,
+                             context(c, m.pos, "a patch after a lost position, with no fresh snapshot between", nullptr)});
+                    c.broken = true;
+                    c.tainted = false;
+                    continue;
+                }
                 if (m.kind == 'P' && m.from >= 0 && m.from != c.last) {
                     out.add({"misplaced_catch_up", m.pos, sp.id,
                              context(c, m.pos, "a catch-up patch from " + std::to_string(m.from) +
@@ -151,6 +177,7 @@ void check_tracks(check_result& out, const history& h, const std::vector<spec>& 
                     continue;
                 }
                 if (m.kind == 'S') {
+                    c.tainted = false;
                     c.state = m.body;
                     c.has_state = true;
                     c.broken = false;
@@ -191,7 +218,7 @@ void check_tracks(check_result& out, const history& h, const std::vector<spec>& 
             // No message at p: the state must still be right, unless the next thing the client
             // gets is a snapshot (a resync or a fresh start), a catch-up patch covering p (a
             // resync), or nothing at all (it left).
-            if (got || !c.has_state || c.broken || !changed[size_t(c.t->spec)]) continue;
+            if (got || !c.has_state || c.broken || c.tainted || !changed[size_t(c.t->spec)]) continue;
             bool patches_follow = c.next < msgs.size() ? msgs[c.next].kind == 'P' && msgs[c.next].from < 0 : c.t->live;
             if (!patches_follow) continue;
             ++out.checks;

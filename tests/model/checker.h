@@ -30,6 +30,8 @@ struct check_result {
     std::vector<failure> failures;   // up to 3 different ones of each category, in full
     std::map<std::string, int> counts;  // every failure, by category
     size_t checks = 0;               // states compared
+    size_t lost_messages = 0;        // messages at positions a crash took back (then a snapshot)
+    size_t lost_ranges = 0;          // pglive.epochs' lost ranges
     int64_t first_pos = -1;          // the lowest position at which anything diverged
     void add(const failure& f);
     bool ok() const { return counts.empty(); }

@@ -373,6 +373,8 @@ history load_history(pqxx::connection_base& conn) {
         h.positions.push_back(p);
         h.xid_of[p] = r[1].c_str();
     }
+    for (auto r : w.exec("select durable_before, base from pglive.epochs order by epoch"))
+        h.lost.emplace_back(r[0].as<int64_t>(), r[1].as<int64_t>());
     std::set<std::string> unpositioned;
     for (int table : {MT, ST}) {
         const auto& t = tables()[size_t(table)];

@@ -104,6 +104,14 @@ struct history {
     std::map<int64_t, std::vector<size_t>> events_at;  // position → indexes into events
     std::vector<event> events;                // in replay order
     std::vector<std::string> unpositioned;    // xids with audit rows but no position
+    // Lost ranges (durable_before, base) of pglive.epochs: positions a crash took back (the
+    // sequencer commits asynchronously); a client may have got them, then must get a snapshot.
+    std::vector<std::pair<int64_t, int64_t>> lost;
+    bool is_lost(int64_t p) const {
+        for (auto& [d, b] : lost)
+            if (d < p && p < b) return true;
+        return false;
+    }
     int64_t last() const { return positions.empty() ? 0 : positions.back(); }
 };
 
