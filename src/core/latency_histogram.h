@@ -28,9 +28,9 @@ public:
         st.counts[i].fetch_add(1, std::memory_order_relaxed);
         st.sum_us.fetch_add(uint64_t(us), std::memory_order_relaxed);
     }
-    // Observes now_us − from_us, unless `from_us` is unknown (0).
+    // Observes now_us − from_us, unless either end is unknown (0).
     void observe_span(int64_t from_us, int64_t now_us) {
-        if (from_us != 0) observe_us(now_us - from_us);
+        if (from_us != 0 && now_us != 0) observe_us(now_us - from_us);
     }
 
     uint64_t bucket(size_t i) const {

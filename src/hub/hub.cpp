@@ -20,18 +20,15 @@ void hub::start_at(int64_t position) {
 void hub::on_transactions(const std::vector<transaction>& txs) {
     auto& m = *impl_;
     bool refresh = false;
-    if (m.hk.timings && m.hk.wall_us) {
-        auto& t = *m.hk.timings;
-        int64_t now = m.hk.wall_us();
-        for (auto& tx : txs) {
-            if (tx.ts_us == 0) continue;
-            t[pipeline_stage::sequenced].observe_span(tx.ts_us, tx.sequenced_us);
-            t[pipeline_stage::read].observe_span(tx.ts_us, tx.read_us);
-            t[pipeline_stage::hub].observe_span(tx.ts_us, now);
-        }
-    }
+    pipeline_timings* timed = m.hk.wall_us ? m.hk.timings : nullptr;
+    int64_t now = timed ? m.hk.wall_us() : 0;
     for (auto& tx : txs) {
         if (tx.position <= m.position) continue;  // never twice
+        if (timed) {
+            (*timed)[pipeline_stage::sequenced].observe_span(tx.ts_us, tx.sequenced_us);
+            (*timed)[pipeline_stage::read].observe_span(tx.ts_us, tx.read_us);
+            (*timed)[pipeline_stage::hub].observe_span(tx.ts_us, now);
+        }
         m.position = tx.position;
         ++stats_.transactions;
         stats_.position = tx.position;

@@ -7,6 +7,7 @@
 
 #include "golden.h"
 #include "core/backlog_gate.h"
+#include "core/latency_histogram.h"
 #include "core/change.h"
 #include "core/filter.h"
 #include "core/jwt.h"
@@ -410,5 +411,24 @@ TEST(BacklogGate, stop_releases_a_waiting_producer_without_handing_over) {
     producer.join();
     EXPECT_EQ(result.load(), 0);
     EXPECT_FALSE(g.enter(1));
+}
+}  // namespace pglive
+
+// The stage timings count a span only when both ends are known: a transaction that reached the
+// hub without a listener's stamp (0) is not a zero-millisecond stage.
+namespace pglive {
+TEST(LatencyHistogram, a_span_with_an_unknown_end_is_not_counted_and_buckets_sum_to_the_count) {
+    latency_histogram h;
+    h.observe_span(1000, 0);
+    h.observe_span(0, 5000);
+    EXPECT_EQ(h.count(), 0u);
+    h.observe_span(1000, 1250);  // 250 µs: the 250 µs bucket
+    h.observe_us(-5);            // clocks a little apart: 0
+    h.observe_us(20000000);      // past the last bound: +Inf
+    EXPECT_EQ(h.count(), 3u);
+    EXPECT_EQ(h.bucket(0), 1u);
+    EXPECT_EQ(h.bucket(1), 1u);
+    EXPECT_EQ(h.bucket(latency_histogram::buckets - 1), 1u);
+    EXPECT_EQ(h.sum_us(), 250u + 20000000u);
 }
 }  // namespace pglive
