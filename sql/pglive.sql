@@ -634,6 +634,43 @@ as $$
     select e.epoch, e.base, e.durable_before from pglive.epochs e where e.epoch > after order by e.epoch
 $$;
 
+-- The listener's pass in one round trip: sequence(), then the first batch of whole
+-- transactions after `after` (at most max_tx), the columns of the listener's batch read
+-- (src/capture/outbox.cpp, outbox_select_list, then pruned_upto and epoch under the batch's own
+-- snapshot). The first row is a header (o_position null) with pruned_upto and epoch as a
+-- statement after the run saw them. With release_doorbell, a listener that held the doorbell
+-- while asleep releases it when the batch is not empty (it is awake and reading: writers may
+-- skip the NOTIFY again).
+-- * Reading in the sequencer's own transaction is the same as reading after its commit: runs
+--   are serialized by the advisory lock, so every position at or below this run's are this
+--   run's or committed by an earlier run; the caller delivers nothing before the statement
+--   (and so the commit) returned. A commit that fails returns an error instead of the rows.
+-- * SECURITY INVOKER, granted to public: it gives no right the caller lacks (reading
+--   pglive.tx and pglive.outbox, executing sequence()).
+create or replace function pglive.sequence_read(after bigint, max_tx int, release_doorbell boolean)
+returns table (o_position bigint, o_xid text, o_ts text, o_topic text, o_op text, o_old_rows text,
+               o_new_rows text, o_key text, o_pruned_upto bigint, o_epoch bigint)
+language plpgsql set search_path = pg_catalog, pglive, pg_temp set jit = off
+as $$
+begin
+    perform pglive.sequence();
+    return query select null::bigint, null::text, null::text, null::text, null::text, null::text, null::text,
+                        null::text, s.pruned_upto, s.epoch from pglive.state s;
+    return query
+        select t.position, t.xid::text, to_char(t.ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               o.topic, o.op::text, o.old_rows::text, o.new_rows::text,
+               case when o.op = 'U' then (select to_jsonb(c.key)::text from pglive.tables c where c.topic = o.topic) end,
+               (select s.pruned_upto from pglive.state s), (select s.epoch from pglive.state s)
+        from (select x.position, x.xid, x.ts from pglive.tx x where x.position > after
+              order by x.position limit max_tx) t
+        cross join lateral (select b.* from pglive.outbox b where b.xid = t.xid order by b.seq) o
+        order by t.position, o.seq;
+    if release_doorbell and found then
+        perform pg_advisory_unlock(pglive.lock_doorbell());
+    end if;
+end
+$$;
+
 -- Seconds since the oldest change not yet given a position (0 when none): what sequence()
 -- would take next, read with its plan.
 create or replace function pglive.capture_lag_seconds() returns float8
@@ -732,6 +769,8 @@ grant execute on function pglive.check_policy(regclass, text) to public;
 grant execute on function pglive.json_null_columns(oid, text) to public;
 grant execute on function pglive.lock_sequencer(), pglive.lock_install(), pglive.lock_doorbell() to public;
 grant execute on function pglive.epochs_after(bigint) to public;
+-- SECURITY INVOKER: a caller without pglive's read grants and sequence() gets an error, nothing more.
+grant execute on function pglive.sequence_read(bigint, int, boolean) to public;
 
 create or replace function pglive.grant_serve(r regrole) returns void
 language plpgsql as $$

@@ -107,13 +107,18 @@ history_result read_history(pqxx::connection_base& conn, const std::string& topi
         pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> w(conn);
         int64_t pruned = w.exec("select pruned_upto from pglive.state")[0][0].as<int64_t>();
         h.complete = after >= pruned;
+        // Positions in order from pglive.tx's index, each probing the outbox by xid: left to the
+        // planner, the semi-join hashes the whole outbox (xid8 has no statistics; see
+        // prepare_outbox_reads), and JIT compiles it once the outbox is large.
+        w.exec("set local enable_seqscan = off; set local enable_hashjoin = off; set local enable_mergejoin = off; "
+               "set local jit = off");
         auto rows = w.exec_params(
             std::string("select ") + outbox_select_list +
-                " from pglive.tx t join pglive.outbox o on o.xid = t.xid and o.topic = $3"
-                " where t.position in (select t2.position from pglive.tx t2 where t2.position > $1"
+                " from (select t2.position, t2.xid, t2.ts from pglive.tx t2 where t2.position > $1"
                 "   and ($2::bigint < 0 or t2.position <= $2::bigint)"
                 "   and exists (select 1 from pglive.outbox o2 where o2.xid = t2.xid and o2.topic = $3)"
-                "   order by t2.position limit $4)"
+                "   order by t2.position limit $4) t"
+                " cross join lateral (select b.* from pglive.outbox b where b.xid = t.xid and b.topic = $3 order by b.seq) o"
                 " order by t.position, o.seq",
             after, upto, topic, max_tx + 1);
         h.transactions = decode_transactions(rows, false);

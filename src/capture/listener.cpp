@@ -157,6 +157,7 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     std::unique_ptr<wake_receiver> receiver;
     if (opts_.wakeup == "notify") receiver = std::make_unique<wake_receiver>(conn);
     prepare_outbox_reads(conn);
+    one_trip_ = has_sequence_read(conn);  // a schema older than this binary: two round trips a pass
     if (!position_known_) {
         run_sequencer(conn);
         pqxx::nontransaction n(conn);
@@ -194,8 +195,12 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
         holding = false;
     };
     while (!stopping_) {
-        if (read_all(conn)) {
-            release();  // busy: read again at once; writers need not ring
+        bool released = false;
+        if (read_all(conn, holding, &released)) {
+            if (released)
+                holding = false;
+            else
+                release();  // busy: read again at once; writers need not ring
             continue;
         }
         if (!holding) {
@@ -249,18 +254,38 @@ void listener::check_epoch(pqxx::connection& conn, int64_t epoch) {
     if (known_epoch_ < 0) known_epoch_ = 0;  // no epoch yet (the sequencer has not run since install)
 }
 
-bool listener::read_all(pqxx::connection& conn) {
+bool listener::read_all(pqxx::connection& conn, bool release_doorbell, bool* released) {
     // Retention ran past what this listener delivered (it was away, or behind, longer than
     // retention allowed): checked at each read, and again by each batch's own snapshot, so a
     // prune between the two is seen too.
-    auto run = run_sequencer_reading_pruned(conn);
+    //
+    // The first batch comes with the sequencer run in one round trip where the database has
+    // pglive.sequence_read (a pass is then one statement, not two: the wait of a commit for
+    // the listener to come round is half a pass).
+    std::optional<sequenced_batch> first;
+    sequencer_run run;
+    if (one_trip_) {
+        first = sequence_and_read(conn, position_, opts_.batch_transactions, release_doorbell);
+        run = first->run;
+        if (released) *released = release_doorbell && !first->batch.empty();
+    } else {
+        run = run_sequencer_reading_pruned(conn);
+    }
+    int64_t sequenced_us = wall_now_us();  // the stage timings (hub's /metrics)
     check_gap(run.pruned_upto);
     check_epoch(conn, run.epoch);  // an early hint (its snapshot predates this run); each batch checks again
-    int64_t sequenced_us = wall_now_us();  // the stage timings (hub's /metrics)
     bool any = false;
     while (!stopping_) {
         int64_t pruned = 0, epoch = known_epoch_;
-        auto batch = read_batch(conn, position_, opts_.batch_transactions, &pruned, &epoch);
+        std::vector<transaction> batch;
+        if (first) {
+            batch = std::move(first->batch);
+            pruned = first->batch_pruned_upto;
+            if (!batch.empty()) epoch = first->batch_epoch;
+            first.reset();
+        } else {
+            batch = read_batch(conn, position_, opts_.batch_transactions, &pruned, &epoch);
+        }
         int64_t read_us = wall_now_us();
         for (auto& tx : batch) {
             tx.sequenced_us = sequenced_us;

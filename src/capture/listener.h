@@ -71,7 +71,10 @@ private:
     void run();
     void serve_connection(bool& was_up);
     void serve(pqxx::connection& conn, bool& was_up);
-    bool read_all(pqxx::connection& conn);  // sequences and hands over everything new; true if there was any
+    // Sequences and hands over everything new; true if there was any. With release_doorbell
+    // (the doorbell lock is held), it is released in the same round trip when there was, and
+    // *released says so (a database without pglive.sequence_read: never).
+    bool read_all(pqxx::connection& conn, bool release_doorbell = false, bool* released = nullptr);
     void report_up();  // after a read succeeded on a new connection: link up, once
     void check_gap(int64_t pruned_upto);  // on_gap when retention passed position_
     void check_epoch(pqxx::connection& conn, int64_t epoch);  // on_epoch for each epoch above known_epoch_
@@ -92,6 +95,7 @@ private:
     bool* was_up_ = nullptr;  // run()'s flag for the connection being served
     bool position_known_ = false;  // thread-only after start()
     int64_t known_epoch_ = -1;     // thread-only: the last epoch reported by on_epoch (-1: none yet)
+    bool one_trip_ = false;        // thread-only: this connection's database has pglive.sequence_read
 };
 
 }  // namespace pglive

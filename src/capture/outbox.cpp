@@ -67,9 +67,10 @@ void decode_update(const std::string& topic, const json& old_rows, const json& n
 
 }  // namespace
 
-std::vector<transaction> decode_transactions(const pqxx::result& rows, bool report) {
+std::vector<transaction> decode_transactions(const pqxx::result& rows, bool report, size_t first_row) {
     std::vector<transaction> txs;
-    for (const auto& r : rows) {
+    for (auto it = rows.begin() + pqxx::result::difference_type(std::min<size_t>(first_row, rows.size())); it != rows.end(); ++it) {
+        const auto& r = *it;
         int64_t pos = r[0].as<int64_t>();
         if (txs.empty() || txs.back().position != pos) {
             transaction t;
@@ -151,12 +152,20 @@ std::vector<epoch_info> read_epochs_after(pqxx::connection_base& conn, int64_t a
 void prepare_outbox_reads(pqxx::connection_base& conn) {
     // The last column (after those decode_transactions reads) is what retention had removed
     // when this statement took its snapshot: a gap is then known exactly.
+    // One index probe of the outbox per transaction (LATERAL): a join left to the planner hashes
+    // the whole outbox on every read (pglive.tx's positions are estimated at a third of the
+    // table, and xid8 has no statistics), 2-3 ms at 20,000 rows and growing with retention,
+    // with JIT compiling it above ~100,000 (200 ms a read). The same query as
+    // pglive.sequence_read's (pglive.sql).
+    {
+        pqxx::nontransaction n(conn);
+        n.exec("set jit = off");
+    }
     conn.prepare("pglive_read_batch",
                  std::string("select ") + outbox_select_list + ", (select pruned_upto from pglive.state), (select epoch from pglive.state)" +
-                     " from pglive.tx t join pglive.outbox o on o.xid = t.xid"
-                     " where t.position > $1 and t.position <= ("
-                     "   select max(w.position) from (select position from pglive.tx where position > $1"
-                     "   order by position limit $2) w)"
+                     " from (select x.position, x.xid, x.ts from pglive.tx x where x.position > $1"
+                     "       order by x.position limit $2) t"
+                     " cross join lateral (select b.* from pglive.outbox b where b.xid = t.xid order by b.seq) o"
                      " order by t.position, o.seq");
 }
 
@@ -167,6 +176,26 @@ std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, 
     if (pruned_upto && !rows.empty()) *pruned_upto = rows[0][8].as<int64_t>();
     if (epoch && !rows.empty()) *epoch = rows[0][9].as<int64_t>();
     return decode_transactions(rows);
+}
+
+bool has_sequence_read(pqxx::connection_base& conn) {
+    pqxx::nontransaction n(conn);
+    return !n.exec("select to_regprocedure('pglive.sequence_read(bigint,integer,boolean)')")[0][0].is_null();
+}
+
+sequenced_batch sequence_and_read(pqxx::connection_base& conn, int64_t after, int max_tx, bool release_doorbell) {
+    pqxx::nontransaction n(conn);
+    auto rows = n.exec_params("select * from pglive.sequence_read($1, $2, $3)", after, max_tx, release_doorbell);
+    sequenced_batch out;
+    if (rows.empty() || !rows[0][0].is_null()) throw std::runtime_error("pglive.sequence_read: no header row");
+    out.run.pruned_upto = rows[0][8].as<int64_t>();
+    out.run.epoch = rows[0][9].as<int64_t>();
+    if (rows.size() > 1) {
+        out.batch_pruned_upto = rows[1][8].as<int64_t>();
+        out.batch_epoch = rows[1][9].as<int64_t>();
+    }
+    out.batch = decode_transactions(rows, true, 1);
+    return out;
 }
 
 }  // namespace pglive

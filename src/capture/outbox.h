@@ -22,7 +22,8 @@ extern const char* const outbox_select_list;
 // Numbers keep PostgreSQL's literal (core/exact_json.h). A change that cannot be decoded never
 // throws: it is left out and its topic listed in transaction::undecodable, and logged (once, by
 // the listener's read: report=false for re-reads such as history) without its value.
-std::vector<transaction> decode_transactions(const pqxx::result& rows, bool report = true);
+// Rows before `first_row` are skipped (sequence_and_read's header).
+std::vector<transaction> decode_transactions(const pqxx::result& rows, bool report = true, size_t first_row = 0);
 
 // Runs pglive.sequence() in its own READ COMMITTED transaction; returns how many it sequenced.
 int64_t run_sequencer(pqxx::connection_base& conn);
@@ -54,5 +55,20 @@ void prepare_outbox_reads(pqxx::connection_base& conn);
 // snapshot, so a batch holding a new epoch's positions always reports that epoch.
 std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, int max_tx,
                                     int64_t* pruned_upto = nullptr, int64_t* epoch = nullptr);
+
+// The listener's pass in one round trip (pglive.sequence_read): sequence(), what retention
+// removed and the epoch as a statement after the run saw them (`run`: its `sequenced` is not
+// reported, 0), then the first batch as read_batch returns it (`batch_pruned_upto` and
+// `batch_epoch` under the batch's own snapshot, when it is not empty). With release_doorbell,
+// the session's doorbell lock was released if and only if the batch is not empty.
+struct sequenced_batch {
+    sequencer_run run;
+    std::vector<transaction> batch;
+    int64_t batch_pruned_upto = 0;
+    int64_t batch_epoch = 0;
+};
+// True when the database has pglive.sequence_read (a schema older than this binary has not).
+bool has_sequence_read(pqxx::connection_base& conn);
+sequenced_batch sequence_and_read(pqxx::connection_base& conn, int64_t after, int max_tx, bool release_doorbell);
 
 }  // namespace pglive

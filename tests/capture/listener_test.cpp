@@ -107,6 +107,40 @@ TEST(listener, stop_is_prompt_while_it_waits) {
     EXPECT_LT(took.count(), 1000);
 }
 
+// A pass is one round trip (pglive.sequence_read); a database whose schema predates it (a
+// serve binary newer than `pglive install`) is read the old way, two statements a pass, and
+// still delivers every commit, asleep (woken through the doorbell) and awake.
+TEST(listener, a_schema_without_sequence_read_is_read_in_two_statements) {
+    auto admin = connect();
+    exec(*admin, "create table two_trips (id int primary key)");
+    attach(*admin, "two_trips");
+    exec(*admin, "drop function pglive.sequence_read(bigint, int, boolean)");
+    struct reinstall {
+        pqxx::connection_base& c;
+        ~reinstall() { install_schema(c); }
+    } restore{*admin};
+    ASSERT_FALSE(has_sequence_read(*admin));
+    listener_options o;
+    o.safety_interval_ms = 600000;  // only the doorbell wakes it
+    recorder rec(o);
+    for (int id = 1; id <= 5; ++id) {
+        exec(*admin, "insert into two_trips values (" + std::to_string(id) + ")");
+        ASSERT_TRUE(eventually([&] { return find_row(rec.txs(), "public.two_trips", id) != nullptr; }))
+            << "commit " << id << " was not delivered";
+    }
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 3; ++w)
+        writers.emplace_back([w] {
+            auto c = connect();
+            for (int i = 0; i < 50; ++i) exec(*c, "insert into two_trips values (" + std::to_string(100 + w * 50 + i) + ")");
+        });
+    for (auto& t : writers) t.join();
+    ASSERT_TRUE(eventually([&] { return rec.of("public.two_trips").size() == 155; }))
+        << "delivered " << rec.of("public.two_trips").size() << " of 155 transactions";
+    install_schema(*admin);
+    EXPECT_TRUE(has_sequence_read(*admin)) << "install puts it back";
+}
+
 TEST(listener, concurrent_writers_and_killed_connections_lose_nothing_and_repeat_nothing) {
     auto admin = connect();
     exec(*admin, "create table churn (id int primary key, v int not null, note text)");
