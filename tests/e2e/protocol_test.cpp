@@ -812,11 +812,11 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
         "INSERT INTO public.proto_flood SELECT i, 0, '' FROM generate_series(1, 50) i;"
         "SELECT pglive.attach('public.proto_flood');");
     // Reads of at most 32 transactions: a burst larger than the queue bound passes it for every
-    // client, however fast (a read is fanned out at once). 1024 frames / 16 MB (~0.5 s of this
-    // traffic; 8 MB was too little once lz4 made the writers faster) let a fast reader survive
-    // being descheduled on a busy host (ctest -j2 runs a browser beside this); the stalled one
-    // still passes it many times over.
-    auto s = serve({"--max-queue-frames", "1024", "--max-queue-bytes", "16777216", "--batch-transactions", "32",
+    // client, however fast (a read is fanned out at once). 2048 frames / 32 MB (~0.5 s of this
+    // traffic: 8 MB was too little once lz4 made the writers faster, 16 MB once the listener's
+    // pass became one round trip) let a fast reader survive being descheduled on a busy host
+    // (ctest -j2 runs a browser beside this); the stalled one still passes it many times over.
+    auto s = serve({"--max-queue-frames", "2048", "--max-queue-bytes", "33554432", "--batch-transactions", "32",
                     "--history-transactions", "100"});
     auto rss_kb = [&] {
         std::ifstream in("/proc/" + std::to_string(s.proc->pid()) + "/status");
@@ -830,8 +830,8 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
     int64_t start = std::max({fast1.subs[T].pos, fast2.subs[T].pos});
     long rss_start = rss_kb();
 
-    // 2 × 4500 × 16 kB = 144 MB: far more than the stalled queue may hold.
-    const int writers = 2, per_writer = 4500;
+    // 2 × 7000 × 16 kB = 224 MB: far more than the stalled queue may hold.
+    const int writers = 2, per_writer = 7000;
     auto threads = update_writers(T, writers, per_writer, std::string(16000, 'x'));
     // Readers run until the last position is known and reached; RSS is sampled meanwhile.
     std::atomic<int64_t> target{INT64_MAX};
@@ -863,9 +863,9 @@ TEST_F(protocol_e2e, a_stalled_client_is_resynced_and_never_slows_the_others) {
         EXPECT_EQ(c->subs[T].positions(), expected);
         EXPECT_EQ(c->subs[T].state, table);
     }
-    // Memory: three queues of at most 16 MB, plus allocator slack; unbounded, the stalled queue
-    // alone would hold the 144 MB stream.
-    EXPECT_LT(rss_max - rss_start, 80 * 1024) << "RSS grew from " << rss_start << " kB to " << rss_max.load() << " kB";
+    // Memory: three queues of at most 32 MB (the fast ones near empty), plus allocator slack;
+    // unbounded, the stalled queue alone would hold the 224 MB stream.
+    EXPECT_LT(rss_max - rss_start, 128 * 1024) << "RSS grew from " << rss_start << " kB to " << rss_max.load() << " kB";
     auto text = metrics_of(s.port);
     EXPECT_GE(metric(text, "pglive_queue_overflows_total"), 1) << text;
     EXPECT_GE(metric(text, "pglive_frames_dropped_total"), 1) << text;
