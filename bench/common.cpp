@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <mutex>
+#include <unordered_map>
 #include <cmath>
 #include <atomic>
 #include <cstdio>
@@ -62,8 +64,10 @@ double stage_quantile_ms(const stage_buckets& before, const stage_buckets& after
 std::string row_text(size_t n) { return std::string(n, 'x'); }
 
 double run_writers(const std::string& conninfo, const std::string& sql, int clients, double secs,
-                   int64_t* committed, double rate, size_t value_bytes) {
+                   int64_t* committed, double rate, size_t value_bytes,
+                   std::vector<std::pair<int64_t, int64_t>>* acks) {
     std::atomic<int64_t> total{0};
+    std::mutex acks_mu;
     std::atomic<bool> stop{false};
     std::vector<std::thread> ts;
     auto start = clk::now();
@@ -73,6 +77,7 @@ double run_writers(const std::string& conninfo, const std::string& sql, int clie
             c.prepare("w", sql);
             std::string v = row_text(value_bytes);
             int64_t n = 0;
+            std::vector<std::pair<int64_t, int64_t>> mine;
             auto t0 = clk::now();
             while (!stop.load(std::memory_order_relaxed)) {
                 if (rate > 0) {  // paced: the n-th commit is due at t0 + n/rate
@@ -80,11 +85,16 @@ double run_writers(const std::string& conninfo, const std::string& sql, int clie
                     while (clk::now() < due) std::this_thread::sleep_until(due);
                 }
                 pqxx::work w(c);
-                w.exec_prepared("w", v);
+                auto r = w.exec_prepared("w", v);
                 w.commit();
+                if (acks) mine.emplace_back(r[0][0].as<int64_t>(), now_us());
                 ++n;
                 total.fetch_add(1, std::memory_order_relaxed);
                 if (std::chrono::duration<double>(clk::now() - start).count() >= secs) break;
+            }
+            if (acks) {
+                std::lock_guard<std::mutex> g(acks_mu);
+                acks->insert(acks->end(), mine.begin(), mine.end());
             }
         });
     for (auto& t : ts) t.join();
@@ -176,15 +186,24 @@ void drain(load& l, int64_t want, std::chrono::seconds deadline, int64_t load_st
 paced_result paced_run(load& l, const std::string& ci, int64_t ready, double rate) {
     l.sync([&] { l.st.record_latency = true; });
     paced_result r;
-    run_writers(ci, "INSERT INTO b_live(v) VALUES ($1)", 4, 5, &r.committed, rate);
+    std::vector<std::pair<int64_t, int64_t>> acks;
+    run_writers(ci, "INSERT INTO b_live(v) VALUES ($1) RETURNING id", 4, 5, &r.committed, rate, 160, &acks);
     drain(l, r.committed * ready, std::chrono::seconds(10));
     std::vector<double> lat;
+    std::vector<std::pair<int64_t, int64_t>> rx;
     int64_t got = 0;
     l.sync([&] {
         lat = l.st.latency_ms;
+        rx = l.st.rx_by_key;
         got = l.st.patches;
     });
     r.p = percentiles(lat);
+    std::unordered_map<int64_t, int64_t> ack_of(acks.begin(), acks.end());
+    std::vector<double> from_commit;
+    from_commit.reserve(rx.size());
+    for (auto& [key, at] : rx)
+        if (auto a = ack_of.find(key); a != ack_of.end()) from_commit.push_back(double(at - a->second) / 1000.0);
+    r.from_commit = percentiles(from_commit);
     r.delivered = double(got) / double(r.committed * std::max<int64_t>(ready, 1));
     return r;
 }

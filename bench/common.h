@@ -44,8 +44,11 @@ void aggregate_shapes(run& ctx);                          // §7 [aggshapes]
 
 std::string row_text(size_t n);
 // `clients` threads committing `sql` (one text parameter) for `secs`; returns commits/s.
+// With `acks`, `sql` returns one number (RETURNING id): each commit's (that number, now_us() when
+// its COMMIT returned) is appended.
 double run_writers(const std::string& conninfo, const std::string& sql, int clients, double secs,
-                   int64_t* committed = nullptr, double rate = 0, size_t value_bytes = 160);
+                   int64_t* committed = nullptr, double rate = 0, size_t value_bytes = 160,
+                   std::vector<std::pair<int64_t, int64_t>>* acks = nullptr);
 void exec(const std::string& conninfo, const std::string& sql);
 
 // ---------- measuring ----------
@@ -72,7 +75,8 @@ void drain(load& l, int64_t want, std::chrono::seconds deadline, int64_t load_st
 struct paced_result {
     int64_t committed = 0;
     double delivered = 0;  // delivered / expected
-    pct p;
+    pct p;            // receive time − the patch's ts (the writer's capture, before its own commit's WAL flush)
+    pct from_commit;  // receive time − when the writer's COMMIT returned (matched by row key)
 };
 paced_result paced_run(load& l, const std::string& ci, int64_t ready, double rate);
 

@@ -14,8 +14,12 @@ using namespace std::chrono_literals;
 void latency(run& ctx) {
     const std::string& ci = ctx.ci;
     json& res = ctx.res;
-    say("## 2. Commit → client latency (paced single-row INSERTs, 5 s; latency = receive time − patch `ts`)\n");
-    say("| subscribers | rate tx/s | committed | delivered/expected | p50 ms | p99 ms | p99.9 ms | max ms |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+    say("## 2. Commit → client latency (paced single-row INSERTs from 4 writers, 5 s)\n");
+    say("From commit: receive time − when the writer's COMMIT returned (matched by row key), the goal's "
+        "figure. From capture: receive time − the patch's `ts` (the capture trigger's clock, before the writer's "
+        "own commit and its WAL flush, which this disk sometimes stretches to 100+ ms).\n");
+    say("| subscribers | rate tx/s | committed | delivered/expected | p50 ms | p99 ms | p99.9 ms | max ms | from capture: p50 | p99 | p99.9 | max |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     std::vector<int> sub_counts = {1, 100};
     std::vector<double> rates = {100.0, 500.0, 1000.0, 5000.0};
     auto numbers = [](const char* list) {  // "1,100" → {1, 100}
@@ -52,14 +56,22 @@ void latency(run& ctx) {
             auto& p = r.p;
             int64_t committed = r.committed;
             double ratio = r.delivered;
+            auto& c = r.from_commit;
             say("| " + std::to_string(ready) + " | " + f1(rate) + " | " + std::to_string(committed) + " | " +
-                f2(ratio) + " | " + f2(p.p50) + " | " + f2(p.p99) + " | " + f2(p.p999) + " | " + f2(p.max) + " |");
+                f2(ratio) + " | " + f2(c.p50) + " | " + f2(c.p99) + " | " + f2(c.p999) + " | " + f2(c.max) + " | " +
+                f2(p.p50) + " | " + f2(p.p99) + " | " + f2(p.p999) + " | " + f2(p.max) + " |");
             if (subs == 100 && rate == 1000.0) {
-                res["latency_p50_ms"] = p.p50;
-                res["latency_p99_ms"] = p.p99;
-                res["latency_p999_ms"] = p.p999;
+                res["latency_p50_ms"] = c.p50;
+                res["latency_p99_ms"] = c.p99;
+                res["latency_p999_ms"] = c.p999;
+                res["latency_capture_p50_ms"] = p.p50;
+                res["latency_capture_p99_ms"] = p.p99;
+                res["latency_capture_p999_ms"] = p.p999;
             }
-            if (subs == 1 && rate == 500.0) res["latency_1client_500_max_ms"] = p.max;
+            if (subs == 1 && rate == 500.0) {
+                res["latency_1client_500_max_ms"] = c.max;
+                res["latency_1client_500_capture_max_ms"] = p.max;
+            }
         }
     say("\nWhere the milliseconds go: serve's own stage timings over the same runs (`pglive_stage_seconds` on "
         "/metrics, each from the writer's commit `ts` to the end of the stage; p50 / p99 ms, interpolated within "
@@ -72,9 +84,11 @@ void latency(run& ctx) {
         // What a commit itself costs here: the floor under every figure above (a patch is
         // delivered after the writer's commit and the sequencer's own durable commit).
         double one = run_writers(ci, "INSERT INTO b_none(v) VALUES ($1)", 1, 2);
-        say("\nGoals at 1k tx/s, 100 subscribers: p50 ≤ 1 ms, p99 ≤ 3 ms. For reference, one client's durable "
-            "single-row INSERT commits take " + f2(1000.0 / std::max(one, 1.0)) + " ms each here (" + f1(one) +
-            " tx/s, no trigger): a patch waits for one such WAL flush, the writer's (the sequencer commits asynchronously).\n");
+        say("\nGoals (from commit) at 1k tx/s, 100 subscribers: p50 ≤ 1 ms, p99 ≤ 3 ms, p99.9 ≤ 10 ms; one client at "
+            "500 tx/s: max ≤ 20 ms. For reference, one client's durable single-row INSERT commits take " +
+            f2(1000.0 / std::max(one, 1.0)) + " ms each here (" + f1(one) +
+            " tx/s, no trigger): the figures from capture include one such WAL flush, the writer's (the sequencer "
+            "commits asynchronously).\n");
     }
 }
 

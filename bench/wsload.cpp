@@ -589,6 +589,14 @@ void load::on_frame(conn* c, int64_t rx) {
                 int64_t ts = parse_ts_us(in.data() + p + key.size(), in.size() - p - key.size());
                 if (ts > 0) st.latency_ms.push_back(double(rx - ts) / 1000.0);
             }
+            constexpr std::string_view path = R"("path":"/)";
+            if (auto q = head.find(path); q != std::string_view::npos) {
+                int64_t key = 0;
+                size_t i = q + path.size(), digits = 0;
+                for (; i < head.size() && head[i] >= '0' && head[i] <= '9' && digits < 18; ++i, ++digits)
+                    key = key * 10 + (head[i] - '0');
+                if (digits > 0) st.rx_by_key.emplace_back(key, rx);
+            }
         }
     }
 }

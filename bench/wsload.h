@@ -44,6 +44,9 @@ struct load_stats {
     std::map<std::string, int64_t> fail_reasons;  // why connections failed before ready
     bool record_latency = false;  // receive time − "ts" of each patch/message (Nchan: data frame) into latency_ms
     std::vector<double> latency_ms;
+    // With record_latency: each patch's first row key when it is a number ("path":"/123…"),
+    // and its receive time — matched against the writers' COMMIT acknowledgements.
+    std::vector<std::pair<int64_t, int64_t>> rx_by_key;
     int64_t first_rx_us = 0, last_rx_us = 0;  // of patches/data frames
 };
 
