@@ -706,6 +706,14 @@ $$;
 -- node_timeout (null: any registered node) has not delivered. Records the highest removed
 -- position, so a resume from before it is known to be incomplete, and forgets nodes that no
 -- longer hold anything.
+-- * By age: positions in order up to the first transaction younger than keep_age (an index range
+--   over what is removed; pglive.tx has no index on ts, and a scan of it under the sequencer's
+--   lock stalled every delivery). A younger transaction is never removed, even behind an older
+--   one (a long transaction's ts is its capture's, older than commits sequenced before it): the
+--   older one waits until the younger is old too.
+-- * At most 5,000 transactions a call, so the sequencer's lock (delivery waits for it) is held
+--   for milliseconds, not for a whole interval's backlog: callers call again while a call
+--   returns 5,000 (capture/admin.cpp).
 create or replace function pglive.prune(keep_age interval, keep_count bigint, node_timeout interval) returns bigint
 language plpgsql
 security definer set search_path = pg_catalog, pglive, pg_temp
@@ -717,7 +725,9 @@ declare
 begin
     perform pg_advisory_xact_lock(pglive.lock_sequencer());
     if keep_age is not null then
-        select coalesce(max(position), 0) into upto from pglive.tx where ts < now() - keep_age;
+        select coalesce((select t.position - 1 from pglive.tx t where t.ts >= now() - keep_age
+                         order by t.position limit 1),
+                        (select max(t.position) from pglive.tx t), 0) into upto;
     end if;
     if keep_count is not null then
         select greatest(upto, coalesce((select position from pglive.tx order by position desc
@@ -730,6 +740,7 @@ begin
     if held is not null then
         upto := least(upto, held);
     end if;
+    upto := least(upto, coalesce((select t.position from pglive.tx t order by t.position offset 4999 limit 1), upto));
     if upto <= 0 then
         return 0;
     end if;

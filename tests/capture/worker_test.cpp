@@ -337,6 +337,64 @@ TEST(retention, never_passes_what_a_live_node_has_not_delivered_and_a_dead_node_
     n.exec("delete from pglive.nodes where node_id like 'test-%'");
 }
 
+// Issue 12: prune by age took the highest position older than keep_age, so a transaction
+// younger than keep_age sequenced before an older one (a long transaction keeps its capture's
+// ts) was removed with it; and it scanned pglive.tx (no index on ts) and removed a whole
+// interval's backlog in one call, holding the sequencer's lock, which every delivery waits for.
+TEST(retention, by_age_never_removes_a_younger_transaction_and_one_call_removes_at_most_5000) {
+    auto admin = connect();
+    exec(*admin, "delete from pglive.nodes");  // nothing holds retention here
+    exec(*admin, "create table aged (id int primary key)");
+    attach(*admin, "aged");
+    for (int i = 1; i <= 3; ++i) exec(*admin, "insert into aged values (" + std::to_string(i) + ")");
+    run_sequencer(*admin);
+    auto q = [&](const std::string& sql) {
+        pqxx::nontransaction n(*admin);
+        return n.exec(sql)[0][0].as<int64_t>();
+    };
+    std::vector<int64_t> pos;
+    {
+        pqxx::nontransaction n(*admin);
+        for (const auto& r : n.exec("select t.position from pglive.tx t join pglive.outbox o on o.xid = t.xid "
+                                    "where o.topic = 'public.aged' and o.op = 'I' order by t.position"))
+            pos.push_back(r[0].as<int64_t>());
+    }
+    ASSERT_EQ(pos.size(), 3u);
+    // Everything before the second insert is two hours old, and so is the third insert; the
+    // second is young.
+    exec(*admin, "update pglive.tx set ts = now() - interval '2 hours' where position < " + std::to_string(pos[1]) +
+                     " or position = " + std::to_string(pos[2]));
+    prune(*admin, 3600, 0, 30);
+    EXPECT_EQ(q("select count(*) from pglive.tx where position = " + std::to_string(pos[0])), 0) << "the old first insert goes";
+    EXPECT_EQ(q("select count(*) from pglive.tx where position in (" + std::to_string(pos[1]) + ", " +
+                std::to_string(pos[2]) + ")"),
+              2)
+        << "the young second insert stays, and the old third behind it";
+    EXPECT_LT(q("select pruned_upto from pglive.state"), pos[1]);
+
+    // 12,000 transactions, all old, then a young one: one call removes 5,000 of them, the
+    // server's prune (calls until one removes fewer) all the old ones.
+    {
+        pqxx::nontransaction n(*admin);
+        n.exec("set synchronous_commit = off");
+        std::string sql;
+        for (int i = 100; i < 12100; ++i) sql += "begin; insert into aged values (" + std::to_string(i) + "); commit; ";
+        n.exec(sql);
+        n.exec("set synchronous_commit = on");
+    }
+    run_sequencer(*admin);
+    exec(*admin, "update pglive.tx set ts = now() - interval '2 hours'");
+    exec(*admin, "insert into aged values (99999)");
+    run_sequencer(*admin);
+    int64_t fence = q("select max(position) from pglive.tx");
+    int64_t old = q("select count(*) from pglive.tx") - 1;
+    ASSERT_GE(old, 12000);
+    EXPECT_EQ(q("select pglive.prune(interval '1 hour', null, interval '30 seconds')"), 5000);
+    EXPECT_EQ(prune(*admin, 3600, 0, 30), old - 5000);
+    EXPECT_EQ(q("select count(*) from pglive.tx"), 1) << "the young transaction only";
+    EXPECT_EQ(q("select min(position) from pglive.tx"), fence);
+}
+
 TEST(capture, every_pglive_connection_names_itself) {
     auto admin = connect();
     recorder rec;
