@@ -58,6 +58,15 @@ struct pct {
 };
 pct percentiles(std::vector<double> v);
 
+// §4's kernel floor (floor.cpp): one `bytes`-byte write() to each of n loopback TCP connections
+// from `writers` threads, read by one epoll thread; the median over `rounds` of each round's
+// p50 and p99 receive time after the first write. n may come out lower (descriptors).
+struct floor_result {
+    int n = 0;
+    double p50_ms = 0, p99_ms = 0;
+};
+floor_result loopback_floor(int n, int writers, int rounds = 5, size_t bytes = 300);
+
 int64_t vm_rss_kib(pid_t pid);
 // VmRSS once it has not moved by more than 0.5% for 300 ms (the server settling its buffers
 // after a burst of connections), or after 5 s.
