@@ -157,9 +157,11 @@ void prepare_outbox_reads(pqxx::connection_base& conn) {
     // table, and xid8 has no statistics), 2-3 ms at 20,000 rows and growing with retention,
     // with JIT compiling it above ~100,000 (200 ms a read). The same query as
     // pglive.sequence_read's (pglive.sql).
+    // Planned once: the position estimate made the generic plan look dearer than a custom one,
+    // so the read was planned again at every pass (the generic plan is the same index plan).
     {
         pqxx::nontransaction n(conn);
-        n.exec("set jit = off");
+        n.exec("set jit = off; set plan_cache_mode = force_generic_plan");
     }
     conn.prepare("pglive_read_batch",
                  std::string("select ") + outbox_select_list + ", (select pruned_upto from pglive.state), (select epoch from pglive.state)" +
