@@ -717,10 +717,12 @@ $$;
 --   lock stalled every delivery). A younger transaction is never removed, even behind an older
 --   one (a long transaction's ts is its capture's, older than commits sequenced before it): the
 --   older one waits until the younger is old too.
--- * At most 5,000 transactions a call, so the sequencer's lock (delivery waits for it) is held
---   for milliseconds, not for a whole interval's backlog: callers call again while a call
---   returns 5,000 (capture/admin.cpp).
-create or replace function pglive.prune(keep_age interval, keep_count bigint, node_timeout interval) returns bigint
+-- * pglive.prune_step removes at most max_tx transactions a call (null: all), so the sequencer's
+--   lock (delivery waits for it) is held for milliseconds, not for a whole interval's backlog:
+--   serve calls it again while a call removes max_tx (capture/admin.cpp). pglive.prune is the
+--   unbounded call.
+create or replace function pglive.prune_step(keep_age interval, keep_count bigint, node_timeout interval, max_tx bigint)
+returns bigint
 language plpgsql
 security definer set search_path = pg_catalog, pglive, pg_temp
 as $$
@@ -746,7 +748,9 @@ begin
     if held is not null then
         upto := least(upto, held);
     end if;
-    upto := least(upto, coalesce((select t.position from pglive.tx t order by t.position offset 4999 limit 1), upto));
+    if max_tx is not null and max_tx > 0 then
+        upto := least(upto, coalesce((select t.position from pglive.tx t order by t.position offset max_tx - 1 limit 1), upto));
+    end if;
     if upto <= 0 then
         return 0;
     end if;
@@ -759,6 +763,13 @@ end
 $$;
 
 -- The two-argument form of older pglive versions, with the default node timeout of 30 s.
+create or replace function pglive.prune(keep_age interval, keep_count bigint, node_timeout interval) returns bigint
+language sql
+security definer set search_path = pg_catalog, pglive, pg_temp
+as $$
+    select pglive.prune_step(keep_age, keep_count, node_timeout, null)
+$$;
+
 create or replace function pglive.prune(keep_age interval, keep_count bigint) returns bigint
 language sql
 security definer set search_path = pg_catalog, pglive, pg_temp
@@ -797,10 +808,27 @@ begin
     execute format('grant execute on function pglive.sequence(), pglive.capture_lag_seconds(), pglive.doze(int), '
                    'pglive.wake(), pglive.set_wakeup(text), pglive.publish(text, jsonb), pglive.beat(text, bigint), '
                    'pglive.leave(text), pglive.prune(interval, bigint, interval), pglive.prune(interval, bigint), '
+                   'pglive.prune_step(interval, bigint, interval, bigint), '
                    'pglive.hidden_columns(oid), pglive.exposed_columns(oid) to %s', r);
 end
 $$;
 revoke execute on function pglive.grant_serve(regrole) from public;
+
+-- An upgrade keeps every serve role whole: a role granted before this version (it may execute
+-- sequence()) also gets what this version added (new tables, new functions such as prune_step).
+do $regrant$
+declare
+    r regrole;
+begin
+    for r in
+        select distinct a.grantee::regrole from pg_proc p, aclexplode(p.proacl) a
+        where p.oid = 'pglive.sequence()'::regprocedure and a.privilege_type = 'EXECUTE'
+          and a.grantee <> p.proowner and a.grantee <> 0
+    loop
+        perform pglive.grant_serve(r);
+    end loop;
+end
+$regrant$;
 
 -- ============================================================ upgrade
 -- Tables attached by an older pglive whose triggers do not yet leave out SQL NULL json/jsonb

@@ -145,21 +145,30 @@ void publish(pqxx::connection_base& conn, const std::string& topic, const json& 
 
 int64_t prune(pqxx::connection_base& conn, int64_t age_seconds, int64_t max_count, int64_t node_timeout_s) {
     return translated("prune", [&] {
-        // pglive.prune removes at most prune_chunk transactions a call, each call its own
+        // pglive.prune_step removes at most prune_chunk transactions a call, each call its own
         // transaction, so the sequencer (which waits for its lock) runs between them. At most
         // max_calls a round (a million transactions): a backlog beyond that waits for the next.
+        // A schema older than this binary has only the unbounded pglive.prune: one call.
         constexpr int64_t prune_chunk = 5000, max_calls = 200;
+        bool stepwise;
+        {
+            pqxx::nontransaction n(conn);
+            stepwise = !n.exec("select to_regprocedure('pglive.prune_step(interval,bigint,interval,bigint)')")[0][0].is_null();
+        }
+        const std::string args =
+            "case when $1::bigint > 0 then make_interval(secs => $1::bigint) end, "
+            "case when $2::bigint > 0 then $2::bigint end, "
+            "case when $3::bigint > 0 then make_interval(secs => $3::bigint) end";
         int64_t total = 0;
         for (int64_t call = 0; call < max_calls; ++call) {
             pqxx::work w(conn);
-            auto r = w.exec_params("select pglive.prune(case when $1::bigint > 0 then make_interval(secs => $1::bigint) end, "
-                                   "case when $2::bigint > 0 then $2::bigint end, "
-                                   "case when $3::bigint > 0 then make_interval(secs => $3::bigint) end)",
-                                   age_seconds, max_count, node_timeout_s);
+            auto r = stepwise ? w.exec_params("select pglive.prune_step(" + args + ", $4::bigint)", age_seconds, max_count,
+                                              node_timeout_s, prune_chunk)
+                              : w.exec_params("select pglive.prune(" + args + ")", age_seconds, max_count, node_timeout_s);
             w.commit();
             int64_t n = r[0][0].as<int64_t>();
             total += n;
-            if (n < prune_chunk) break;
+            if (!stepwise || n < prune_chunk) break;
         }
         return total;
     });

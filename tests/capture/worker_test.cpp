@@ -372,8 +372,8 @@ TEST(retention, by_age_never_removes_a_younger_transaction_and_one_call_removes_
         << "the young second insert stays, and the old third behind it";
     EXPECT_LT(q("select pruned_upto from pglive.state"), pos[1]);
 
-    // 12,000 transactions, all old, then a young one: one call removes 5,000 of them, the
-    // server's prune (calls until one removes fewer) all the old ones.
+    // 12,000 transactions, all old, then a young one: one step of 5,000 removes 5,000 of them, the
+    // server's prune (steps until one removes fewer) all the old ones.
     {
         pqxx::nontransaction n(*admin);
         n.exec("set synchronous_commit = off");
@@ -389,10 +389,22 @@ TEST(retention, by_age_never_removes_a_younger_transaction_and_one_call_removes_
     int64_t fence = q("select max(position) from pglive.tx");
     int64_t old = q("select count(*) from pglive.tx") - 1;
     ASSERT_GE(old, 12000);
-    EXPECT_EQ(q("select pglive.prune(interval '1 hour', null, interval '30 seconds')"), 5000);
+    EXPECT_EQ(q("select pglive.prune_step(interval '1 hour', null, interval '30 seconds', 5000)"), 5000);
     EXPECT_EQ(prune(*admin, 3600, 0, 30), old - 5000);
     EXPECT_EQ(q("select count(*) from pglive.tx"), 1) << "the young transaction only";
     EXPECT_EQ(q("select min(position) from pglive.tx"), fence);
+
+    // A serve role granted before prune_step existed gets it from the upgrade.
+    exec(*admin, "do $$ begin if not exists (select 1 from pg_roles where rolname = 'prune_serve') then "
+                 "create role prune_serve login; end if; end $$; select pglive.grant_serve('prune_serve'); "
+                 "revoke execute on function pglive.prune_step(interval, bigint, interval, bigint) from prune_serve");
+    EXPECT_EQ(q("select has_function_privilege('prune_serve', 'pglive.prune_step(interval,bigint,interval,bigint)', "
+                "'execute')::int"),
+              0);
+    install_schema(*admin);
+    EXPECT_EQ(q("select has_function_privilege('prune_serve', 'pglive.prune_step(interval,bigint,interval,bigint)', "
+                "'execute')::int"),
+              1);
 }
 
 TEST(capture, every_pglive_connection_names_itself) {
