@@ -16,6 +16,9 @@ struct net_stats {
     std::atomic<int64_t> ws_open{0}, sse_open{0};
     std::atomic<uint64_t> frames_sent{0}, bytes_sent{0};
     std::atomic<uint64_t> queue_overflows{0}, frames_dropped{0};
+    // Connections whose patches fill a quarter of their queue bound or more (and that are not
+    // resyncing): when many are, the server, not a few slow readers, is behind (under_pressure).
+    std::atomic<int64_t> deep_queues{0};
     std::mutex mutex_;
     std::map<std::string, uint64_t> closes;  // guarded by mutex_: reason → count
     // Label values come from a fixed set: a reason outside it (an error's own text) counts as

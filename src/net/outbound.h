@@ -8,6 +8,7 @@
 // server's time. Everything else is strand-only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <deque>
@@ -43,6 +44,9 @@ class outbound : public client, public drainable {
 public:
     // `on`: the shard whose strand the connection's stream runs on (chosen at accept).
     outbound(std::shared_ptr<net_context> ctx, shard& on) : ctx_(std::move(ctx)), shard_(on), id_(ctx_->next_id++) {}
+    ~outbound() override {
+        if (deep_) ctx_->stats.deep_queues -= 1;
+    }
 
     // From the hub's strand: into the inbox; the first item of a batch wakes our strand.
     void send(frame f, frame_kind kind, uint64_t tag, frame_stamp stamp = {}) override {
@@ -62,16 +66,24 @@ protected:
         {
             std::lock_guard<std::mutex> g(inbox_mu_);
             first = inbox_.empty();
+            if (f && (kind == frame_kind::patch || kind == frame_kind::message)) {
+                ++inbox_patches_;
+                inbox_bytes_ += f->size();
+            }
             inbox_.push_back(queued_frame{std::move(f), kind, tag, stamp});
+            recount_locked();  // the hub hands out faster than the shards admit: the inbox counts too
         }
         if (first) shard_.schedule(self().shared_from_this());
     }
 
     // On our strand (the shard's): admit what the inbox holds and start writing.
     void drain() override {
+        size_t taken_patches = 0, taken_bytes = 0;  // still counted as inbox until admitted (note_depth)
         {
             std::lock_guard<std::mutex> g(inbox_mu_);
             taken_.swap(inbox_);
+            taken_patches = inbox_patches_;
+            taken_bytes = inbox_bytes_;
         }
         for (auto& item : taken_) {
             if (item.f) {
@@ -84,6 +96,7 @@ protected:
             }
         }
         taken_.clear();
+        note_depth(taken_patches, taken_bytes);  // now in the queue (or dropped); a resync may have ended
         if (taken_.capacity() > 64) taken_.shrink_to_fit();  // an idle connection keeps no burst-sized buffer
         if (!writing_ && !queue_.empty()) write_next();
     }
@@ -159,6 +172,32 @@ protected:
         queue_.push_back(queued_frame{std::move(f), kind, tag, stamp});
     }
 
+    // deep_queues (net_stats): a connection whose patches (queued, and in the inbox, not yet
+    // admitted) fill a quarter of its bound counts until they are down to an eighth (the other
+    // three quarters absorb the hub's chunks while connections drain out of step; hysteresis: a queue
+    // near the mark does not flip the count at every frame); one that is resyncing or closed
+    // does not count. On our strand after the queue changed; to_inbox recounts on the hub's.
+    // `admitted`/`admitted_bytes`: inbox frames drain() has moved into the queue since.
+    void note_depth(size_t admitted = 0, size_t admitted_bytes = 0) {
+        queue_patches_.store(queue_.size() - snapshot_frames_, std::memory_order_relaxed);
+        queue_patch_bytes_.store(queued_bytes_ - snapshot_bytes_, std::memory_order_relaxed);
+        uncounted_.store(resyncing_ || closed_, std::memory_order_relaxed);
+        std::lock_guard<std::mutex> g(inbox_mu_);
+        inbox_patches_ -= std::min(admitted, inbox_patches_);
+        inbox_bytes_ -= std::min(admitted_bytes, inbox_bytes_);
+        recount_locked();
+    }
+    void recount_locked() {  // inbox_mu_ held
+        size_t frames = inbox_patches_ + queue_patches_.load(std::memory_order_relaxed);
+        size_t bytes = inbox_bytes_ + queue_patch_bytes_.load(std::memory_order_relaxed);
+        size_t max_frames = ctx_->opt.max_queue_frames, max_bytes = ctx_->opt.max_queue_bytes;
+        bool deep = !uncounted_.load(std::memory_order_relaxed) &&
+                    (deep_ ? frames * 8 > max_frames || bytes * 8 > max_bytes : frames * 4 >= max_frames || bytes * 4 >= max_bytes);
+        if (deep == deep_) return;
+        deep_ = deep;
+        ctx_->stats.deep_queues += deep ? 1 : -1;
+    }
+
     // Off the queue's front (written, or dropped on close).
     void forget(const queued_frame& item) {
         queued_bytes_ -= item.f->size();
@@ -184,6 +223,7 @@ protected:
             }
         }
         queue_ = std::move(keep);
+        note_depth();
         ctx_->stats.frames_dropped += dropped;
         log_warn("conn " + std::to_string(id_) + ": send queue over its bound (max_queue_frames " +
                  std::to_string(ctx_->opt.max_queue_frames) + ", max_queue_bytes " +
@@ -232,6 +272,7 @@ protected:
             forget(item);
             queue_.pop_front();
         }
+        note_depth();
         // Caught up after its snapshots: back to the plain bound.
         if (snapshot_frames_ == 0 && queued_bytes_ <= ctx_->opt.max_queue_bytes) allowance_ = 0;
         if (!queue_.empty()) write_next();
@@ -244,6 +285,7 @@ protected:
         auto from = queue_.begin() + std::ptrdiff_t(writing_ ? in_flight_ : 0);
         for (auto it = from; it != queue_.end(); ++it) forget(*it);
         queue_.erase(from, queue_.end());
+        note_depth();  // closed: no longer counts
     }
 
     void maybe_ask_resync() {
@@ -259,6 +301,11 @@ protected:
     conn_id id_;
     std::mutex inbox_mu_;
     std::vector<queued_frame> inbox_;  // guarded by inbox_mu_
+    size_t inbox_patches_ = 0, inbox_bytes_ = 0;  // guarded by inbox_mu_: its patch and message frames
+    bool deep_ = false;                           // guarded by inbox_mu_: counted in net_stats::deep_queues
+    // Written on our strand (note_depth), read under inbox_mu_ by recount_locked on either.
+    std::atomic<size_t> queue_patches_{0}, queue_patch_bytes_{0};
+    std::atomic<bool> uncounted_{false};  // resyncing or closed
     std::vector<queued_frame> taken_;  // strand-only: the batch being admitted
     std::deque<queued_frame> queue_;
     size_t in_flight_ = 0;  // frames at the queue's front handed to the current write

@@ -78,4 +78,12 @@ void server::do_accept(tcp::acceptor& acceptor, bool metrics_only) {
     });
 }
 
+uint64_t server::frames_written() const { return ctx_->stats.frames_sent.load(std::memory_order_relaxed); }
+
+bool server::under_pressure() const {
+    int64_t deep = ctx_->stats.deep_queues.load(std::memory_order_relaxed);
+    int64_t open = ctx_->stats.ws_open.load(std::memory_order_relaxed) + ctx_->stats.sse_open.load(std::memory_order_relaxed);
+    return deep >= 2 && deep * 4 >= open;
+}
+
 }  // namespace pglive

@@ -84,6 +84,12 @@ public:
     void stop();
     uint16_t port() const { return port_; }
     uint16_t metrics_port() const { return metrics_port_; }  // 0 when there is no metrics listener
+    // Many connections hold a quarter of their queue bound of patches or more (at least two, and a
+    // quarter of the open WebSocket and SSE connections): the server's sockets, not a few slow
+    // readers, are behind, and the hub should wait before it hands out more (hub_feed).
+    // From any thread.
+    bool under_pressure() const;
+    uint64_t frames_written() const;  // so far, every connection: hub_feed's sign of progress
 
 private:
     void do_accept(boost::asio::ip::tcp::acceptor& on, bool metrics_only);

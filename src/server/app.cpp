@@ -10,6 +10,7 @@
 #include <future>
 #include <mutex>
 #include <random>
+#include <algorithm>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -23,11 +24,11 @@
 #include "capture/db_worker.h"
 #include "capture/listener.h"
 #include "capture/outbox.h"
-#include "core/backlog_gate.h"
 #include "config/dashboard_dir.h"
 #include "core/backoff.h"
 #include "core/log.h"
 #include "core/text.h"
+#include "net/hub_feed.h"
 #include "net/hub_runner.h"
 #include "net/server.h"
 #include "server/app_metrics.h"
@@ -61,7 +62,8 @@ struct app::impl {
     asio::io_context io;
     std::unique_ptr<hub_runner> runner;
     std::unique_ptr<listener> capture;
-    std::unique_ptr<backlog_gate> hub_backlog;  // the listener's transactions the hub has not taken yet
+    std::unique_ptr<hub_feed> feed;  // the listener's stream into the hub (bounded, paced by the connections)
+    std::atomic<server*> net_for_feed{nullptr};  // m.net once it exists: the feed's pressure
     std::unique_ptr<db_worker> loader;     // snapshots and history: may be slow
     std::unique_ptr<db_worker> admin;      // publish, topics, prune, status: quick
     std::unique_ptr<server> net;
@@ -186,7 +188,7 @@ struct app::impl {
             st = last_status;
         }
         return serve_metrics_text({s, st, link_up.load(), link_downs.load(), topics.load(), &timings,
-                                   hub_backlog ? hub_backlog->outstanding() : 0});
+                                   feed ? feed->outstanding() : 0, feed ? feed->pauses() : 0});
     }
 };
 
@@ -264,22 +266,25 @@ void app::start() {
     listener_callbacks lc;
     // Back-pressure: at most four reads' worth of transactions wait for the hub; past that the
     // listener waits too, and the rest stays in the outbox (retention keeps it for this node).
-    m.hub_backlog = std::make_unique<backlog_gate>(size_t(4) * size_t(lo.batch_transactions));
-    lc.on_transactions = [&m](std::vector<transaction> txs) {
-        size_t n = txs.size();
-        if (!m.hub_backlog->enter(n)) return;  // stopping
-        m.runner->post([&m, n, txs = std::move(txs)](hub& h) {
-            h.on_transactions(txs);
-            m.hub_backlog->leave(n);
+    // The hub takes them in chunks and waits while the connections' queues are deep (hub_feed).
+    hub_feed::options fo;
+    fo.max_outstanding = size_t(4) * size_t(lo.batch_transactions);
+    fo.chunk = std::clamp<size_t>(size_t(m.cfg.max_queue_frames) / 4, 1, 64);
+    m.feed = std::make_unique<hub_feed>(
+        *m.runner, fo,
+        [&m] {
+            server* s = m.net_for_feed.load();
+            return s && s->under_pressure();
+        },
+        [&m] {
+            server* s = m.net_for_feed.load();
+            return s ? s->frames_written() : uint64_t(0);
         });
-    };
+    lc.on_transactions = [&m](std::vector<transaction> txs) { m.feed->transactions(std::move(txs)); };
     lc.on_link = [&m](bool up, const std::string& why) { m.set_link(up, why); };  // the listener logs it
-    lc.on_gap = [&m](int64_t from, int64_t to) {
-        m.runner->post([from, to](hub& h) { h.on_gap(from, to); });  // before the transactions after it
-    };
-    lc.on_epoch = [&m](int64_t durable_before, int64_t base) {
-        m.runner->post([durable_before, base](hub& h) { h.on_epoch(durable_before, base); });  // before the new epoch's transactions
-    };
+    // Through the feed, in the stream's order: before the transactions after them.
+    lc.on_gap = [&m](int64_t from, int64_t to) { m.feed->gap(from, to); };
+    lc.on_epoch = [&m](int64_t durable_before, int64_t base) { m.feed->epoch(durable_before, base); };
     m.capture = std::make_unique<listener>(lo, lc);
     m.capture->start(start_position);
     {
@@ -338,6 +343,7 @@ void app::start() {
         });
     };
     m.net = std::make_unique<server>(m.io, *m.runner, no, nc);
+    m.net_for_feed = m.net.get();
     try {
         m.net->start();
     } catch (const std::exception& e) {
@@ -378,7 +384,7 @@ void app::stop() {
     auto& m = *impl_;
     if (m.stopping.exchange(true)) return;
     m.link_changed.notify_all();
-    if (m.hub_backlog) m.hub_backlog->stop();  // a listener waiting for the hub must not hold up the stop
+    if (m.feed) m.feed->stop();  // a listener waiting for the hub must not hold up the stop
     if (m.capture) m.capture->stop();
     if (m.admin) {
         // Leave pglive.nodes, so that a stopped node does not hold retention for node_timeout_s.

@@ -34,6 +34,9 @@ std::string serve_metrics_text(const serve_metrics_input& in) {
     gauge("pglive_hub_backlog_transactions",
           "transactions read by the listener that the hub has not taken yet (bounded: the listener waits)", "gauge",
           double(in.hub_backlog));
+    gauge("pglive_hub_feed_pauses_total",
+          "times the hub waited before handing out more because many connections' queues were a quarter full or more",
+          "counter", double(in.feed_pauses));
     if (st.is_object()) {
         if (st.contains("outbox_rows")) gauge("pglive_outbox_rows", "rows in pglive.outbox", "gauge", st["outbox_rows"].get<double>());
         if (st.contains("lag_seconds") && st["lag_seconds"].is_number())

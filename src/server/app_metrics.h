@@ -19,6 +19,7 @@ struct serve_metrics_input {
     size_t topics = 0;
     const pipeline_timings* timings = nullptr;  // the stage timings, when kept
     size_t hub_backlog = 0;  // transactions read by the listener, not yet taken by the hub
+    uint64_t feed_pauses = 0;  // times the hub waited for the connections' queues (hub_feed)
 };
 
 // The Prometheus text exposition of everything serve knows (net adds its own series).

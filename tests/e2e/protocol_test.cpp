@@ -928,6 +928,61 @@ TEST_F(protocol_e2e, a_stalled_client_catches_up_with_one_merged_patch) {
     EXPECT_EQ(stalled.subs[T].state, rows_of("SELECT * FROM " + T));
 }
 
+// Issue 12, overload: the hub handed out each read at once, up to batch_transactions, so a
+// backlog read in one go (the listener was behind: writers faster than the fan-out, a stalled
+// sequencer) passed every connection's queue bound, however fast its reader, and every
+// subscriber was resynced. Now the hub takes the stream in chunks and waits while many
+// connections' queues are a quarter into their bound (hub_feed, net::server::under_pressure):
+// the backlog waits in the outbox, and readers that keep reading get every patch.
+TEST_F(protocol_e2e, a_backlog_read_at_once_reaches_every_reader_without_a_resync) {
+    const std::string T = "public.proto_burst";
+    sql("CREATE TABLE public.proto_burst (id int PRIMARY KEY, n int, body text);"
+        "INSERT INTO public.proto_burst SELECT i, 0, '' FROM generate_series(1, 50) i;"
+        "SELECT pglive.attach('public.proto_burst');");
+    // 64 frames / 1 MB a connection (the hub's chunks are 16 transactions); one read takes the
+    // whole backlog below.
+    auto s = serve({"--max-queue-frames", "64", "--max-queue-bytes", "1048576", "--batch-transactions", "1000"});
+    const int readers = 4;
+    std::vector<std::unique_ptr<ws_conn>> conns;
+    for (int i = 0; i < readers; ++i) {
+        conns.push_back(std::make_unique<ws_conn>(s.port));
+        conns.back()->subscribe({{"topic", T}});
+    }
+    int64_t start = conns[0]->subs[T].pos;
+    // The sequencer is held while 600 updates of 16 kB commit: the listener then sequences and
+    // reads all of them at once (~10 MB for each reader, ten times what its bound holds).
+    auto hold = open_connection(proto_pg().conninfo(), "test-hold");
+    {
+        pqxx::nontransaction n(*hold);
+        n.exec("select pg_advisory_lock(pglive.lock_sequencer())");
+    }
+    const int writers = 2, per_writer = 300;
+    auto threads = update_writers(T, writers, per_writer, std::string(16000, 'b'));
+    for (auto& t : threads) t.join();
+    {
+        pqxx::nontransaction n(*hold);
+        n.exec("select pg_advisory_unlock(pglive.lock_sequencer())");
+    }
+    int64_t last = last_position();
+    std::vector<std::thread> pumps;
+    for (auto& c : conns)
+        pumps.emplace_back([&c, last, &T] { c->pump_until([&] { return c->subs[T].pos >= last; }, 60s); });
+    for (auto& t : pumps) t.join();
+    auto expected = positions_of(T, start);
+    ASSERT_EQ(expected.size(), size_t(writers * per_writer));
+    json table = rows_of("SELECT * FROM " + T);
+    for (auto& c : conns) {
+        auto& v = c->subs[T];
+        EXPECT_EQ(v.snapshots, 1) << "resynced by a snapshot";
+        EXPECT_EQ(v.catch_ups, 0) << "resynced by a catch-up patch";
+        EXPECT_EQ(v.positions(), expected);
+        EXPECT_EQ(v.state, table);
+    }
+    auto text = metrics_of(s.port);
+    EXPECT_EQ(metric(text, "pglive_queue_overflows_total"), 0) << s.proc->output();
+    EXPECT_GE(metric(text, "pglive_hub_feed_pauses_total"), 1) << "the hub never waited: the test proves nothing";
+}
+
 // Receives NOTIFYs on channel pglive into a list.
 struct notify_log : pqxx::notification_receiver {
     std::vector<std::string> payloads;
