@@ -59,6 +59,7 @@ void hub_feed::pump(hub& h) {
     for (;;) {
         item front;
         size_t taken = 0;
+        bool more = false;  // after this chunk: yield the strand to the hub's other work first
         {
             std::lock_guard<std::mutex> g(mu_);
             if (items_.empty()) {
@@ -103,6 +104,7 @@ void hub_feed::pump(hub& h) {
                 it.next += n;
                 taken = n;
                 if (whole || it.next >= it.txs.size()) items_.pop_front();
+                more = !items_.empty();
             }
         }
         // No exception leaves the pump: the rest of the stream must still be delivered (the
@@ -125,6 +127,11 @@ void hub_feed::pump(hub& h) {
             log_error("hub: internal error (a non-standard exception)");
         }
         if (taken) gate_.leave(taken);
+        if (more) {
+            // Still scheduled: subscriptions and resyncs queued on the strand run between chunks.
+            runner_.post([this](hub& hh) { pump(hh); });
+            return;
+        }
     }
 }
 
