@@ -728,14 +728,20 @@ security definer set search_path = pg_catalog, pglive, pg_temp
 as $$
 declare
     upto bigint := 0;
+    young bigint;
     held bigint;
     n bigint;
 begin
     perform pg_advisory_xact_lock(pglive.lock_sequencer());
     if keep_age is not null then
-        select coalesce((select t.position - 1 from pglive.tx t where t.ts >= now() - keep_age
-                         order by t.position limit 1),
-                        (select max(t.position) from pglive.tx t), 0) into upto;
+        -- The bound is a position that exists (the last one before the first young transaction):
+        -- pruned_upto then never claims positions that were never removed.
+        select t.position into young from pglive.tx t where t.ts >= now() - keep_age order by t.position limit 1;
+        if young is null then
+            select coalesce(max(t.position), 0) into upto from pglive.tx t;
+        else
+            select coalesce(max(t.position), 0) into upto from pglive.tx t where t.position < young;
+        end if;
     end if;
     if keep_count is not null then
         select greatest(upto, coalesce((select position from pglive.tx order by position desc
