@@ -286,9 +286,11 @@ select pglive.install_capture((select wakeup = 'notify' from pglive.state));
 -- It waits at most wait_ms for writers that hold it shared (they skipped the NOTIFY and commit
 -- soon) and returns false if it could not get it: another node's listener sleeps holding it, or
 -- a long transaction holds it shared; the caller reads the outbox again and retries.
+-- Its lock_timeout ends with it (a SET clause restores the caller's value at exit): the
+-- sequencer's lock wait after it in the same pass (pglive.sequence_read) must not inherit it.
 create or replace function pglive.doze(wait_ms int) returns boolean
 language plpgsql
-security definer set search_path = pg_catalog, pglive, pg_temp
+security definer set search_path = pg_catalog, pglive, pg_temp set lock_timeout = 0
 as $$
 begin
     if pg_try_advisory_lock(pglive.lock_doorbell()) then
@@ -641,40 +643,64 @@ $$;
 -- transactions after `after` (at most max_tx), the columns of the listener's batch read
 -- (src/capture/outbox.cpp, outbox_select_list, then pruned_upto and epoch under the batch's own
 -- snapshot). The first row is a header (o_position null) with pruned_upto and epoch as a
--- statement after the run saw them. With release_doorbell, a listener that held the doorbell
--- while asleep releases it when the batch is not empty (it is awake and reading: writers may
--- skip the NOTIFY again).
+-- statement after the run saw them, and o_doorbell: whether the caller held the doorbell while
+-- the batch was read. With release_doorbell, a listener that held the doorbell while asleep
+-- releases it when the batch is not empty (it is awake and reading: writers may skip the NOTIFY
+-- again). With doze_ms (and not release_doorbell), the pass first takes the doorbell as
+-- pglive.doze(doze_ms) does, then sequences and reads: a listener whose last pass found nothing
+-- is asleep after this one statement (holding the doorbell when the batch is empty) instead of
+-- two (doze, then a pass for what writers that skipped the NOTIFY committed meanwhile).
 -- * Reading in the sequencer's own transaction is the same as reading after its commit: runs
 --   are serialized by the advisory lock, so every position at or below this run's are this
 --   run's or committed by an earlier run; the caller delivers nothing before the statement
 --   (and so the commit) returned. A commit that fails returns an error instead of the rows.
+-- * The doze comes before sequence() takes the sequencer's lock, so a listener waiting for
+--   writers never holds up another node's sequencer. A writer that skipped the NOTIFY holds the
+--   doorbell shared until its commit is visible (a transaction's locks go after it is marked
+--   committed), so the sequencer's statements, each with a fresh snapshot, see it.
 -- * SECURITY INVOKER, granted to public: it gives no right the caller lacks (reading
---   pglive.tx and pglive.outbox, executing sequence()).
+--   pglive.tx and pglive.outbox, executing sequence() and doze()).
 -- * Its plans are sequence()'s kind (see there): positions from tx's index, an index probe of
 --   the outbox per transaction, planned once (generic) instead of at every pass.
-create or replace function pglive.sequence_read(after bigint, max_tx int, release_doorbell boolean)
+create or replace function pglive.sequence_read(after bigint, max_tx int, release_doorbell boolean, doze_ms int)
 returns table (o_position bigint, o_xid text, o_ts text, o_topic text, o_op text, o_old_rows text,
-               o_new_rows text, o_key text, o_pruned_upto bigint, o_epoch bigint)
+               o_new_rows text, o_key text, o_pruned_upto bigint, o_epoch bigint, o_doorbell boolean)
 language plpgsql set search_path = pg_catalog, pglive, pg_temp set jit = off
 set enable_seqscan = off set enable_hashjoin = off set enable_mergejoin = off set plan_cache_mode = force_generic_plan
 as $$
+declare
+    holding boolean := coalesce(release_doorbell, false);
 begin
+    if doze_ms is not null and not holding then
+        holding := pglive.doze(doze_ms);
+    end if;
     perform pglive.sequence();
     return query select null::bigint, null::text, null::text, null::text, null::text, null::text, null::text,
-                        null::text, s.pruned_upto, s.epoch from pglive.state s;
+                        null::text, s.pruned_upto, s.epoch, holding from pglive.state s;
     return query
         select t.position, t.xid::text, to_char(t.ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                o.topic, o.op::text, o.old_rows::text, o.new_rows::text,
                case when o.op = 'U' then (select to_jsonb(c.key)::text from pglive.tables c where c.topic = o.topic) end,
-               (select s.pruned_upto from pglive.state s), (select s.epoch from pglive.state s)
+               (select s.pruned_upto from pglive.state s), (select s.epoch from pglive.state s), null::boolean
         from (select x.position, x.xid, x.ts from pglive.tx x where x.position > after
               order by x.position limit max_tx) t
         cross join lateral (select b.* from pglive.outbox b where b.xid = t.xid order by b.seq) o
         order by t.position, o.seq;
-    if release_doorbell and found then
+    if holding and found then
         perform pg_advisory_unlock(pglive.lock_doorbell());
     end if;
 end
+$$;
+
+-- The pass of serve binaries before doze_ms (one statement: a node still running one while
+-- another has installed this schema keeps reading the same way).
+create or replace function pglive.sequence_read(after bigint, max_tx int, release_doorbell boolean)
+returns table (o_position bigint, o_xid text, o_ts text, o_topic text, o_op text, o_old_rows text,
+               o_new_rows text, o_key text, o_pruned_upto bigint, o_epoch bigint)
+language sql set search_path = pg_catalog, pglive, pg_temp
+as $$
+    select r.o_position, r.o_xid, r.o_ts, r.o_topic, r.o_op, r.o_old_rows, r.o_new_rows, r.o_key, r.o_pruned_upto, r.o_epoch
+    from pglive.sequence_read(after, max_tx, release_doorbell, null) r
 $$;
 
 -- Seconds since the oldest change not yet given a position (0 when none): what sequence()
@@ -805,6 +831,7 @@ grant execute on function pglive.lock_sequencer(), pglive.lock_install(), pglive
 grant execute on function pglive.epochs_after(bigint) to public;
 -- SECURITY INVOKER: a caller without pglive's read grants and sequence() gets an error, nothing more.
 grant execute on function pglive.sequence_read(bigint, int, boolean) to public;
+grant execute on function pglive.sequence_read(bigint, int, boolean, int) to public;
 
 create or replace function pglive.grant_serve(r regrole) returns void
 language plpgsql as $$

@@ -158,6 +158,7 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     if (opts_.wakeup == "notify") receiver = std::make_unique<wake_receiver>(conn);
     prepare_outbox_reads(conn);
     one_trip_ = has_sequence_read(conn);  // a schema older than this binary: two round trips a pass
+    doze_in_pass_ = one_trip_ && has_dozing_sequence_read(conn);  // ... or a doze of its own before sleeping
     if (!position_known_) {
         run_sequencer(conn);
         pqxx::nontransaction n(conn);
@@ -188,29 +189,33 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
     // coming the listener reads without sleeping, and writers skip the NOTIFY (and the commit
     // lock every notifying transaction holds through its WAL flush).
     bool holding = false;  // the doorbell lock (session level: taken once, released once)
+    bool doze = false;     // the last pass found nothing: the next takes the doorbell, then reads
     auto release = [&] {
         if (!holding) return;
         pqxx::nontransaction n(conn);
-        n.exec("select pg_advisory_unlock(pglive.lock_doorbell())");
+        n.exec_prepared("pglive_release_doorbell");
         holding = false;
     };
     while (!stopping_) {
-        bool released = false;
-        if (read_all(conn, holding, &released)) {
-            if (released)
-                holding = false;
-            else
-                release();  // busy: read again at once; writers need not ring
+        if (read_all(conn, &holding, doze)) {
+            release();  // busy (if the pass did not release it): read again at once; writers need not ring
+            doze = false;
             continue;
         }
         if (!holding) {
-            // Waits for writers that skipped the NOTIFY to commit, then reads once more: any
-            // commit after this point rings. Not granted (another node's listener sleeps with
-            // it, or a long transaction holds it shared): read again and retry.
+            // Takes the doorbell, waiting for writers that skipped the NOTIFY to commit, then
+            // reads once more: any commit after this point rings. Not granted (another node's
+            // listener sleeps with it, or a long transaction holds it shared): read again and
+            // retry. In one round trip where the database's sequence_read has doze_ms.
+            if (doze_in_pass_) {
+                doze = true;
+                continue;
+            }
             pqxx::nontransaction n(conn);
-            holding = n.exec("select pglive.doze(20)")[0][0].as<bool>();
+            holding = n.exec_prepared("pglive_doze", 20)[0][0].as<bool>();
             continue;
         }
+        doze = false;
         // Notifications that arrived during the reads are already in libpq's buffer, where
         // poll() on the socket would not see them.
         if (conn.get_notifs() == 0 && wait(conn.sock(), opts_.safety_interval_ms))
@@ -254,7 +259,7 @@ void listener::check_epoch(pqxx::connection& conn, int64_t epoch) {
     if (known_epoch_ < 0) known_epoch_ = 0;  // no epoch yet (the sequencer has not run since install)
 }
 
-bool listener::read_all(pqxx::connection& conn, bool release_doorbell, bool* released) {
+bool listener::read_all(pqxx::connection& conn, bool* holding, bool doze) {
     // Retention ran past what this listener delivered (it was away, or behind, longer than
     // retention allowed): checked at each read, and again by each batch's own snapshot, so a
     // prune between the two is seen too.
@@ -265,9 +270,12 @@ bool listener::read_all(pqxx::connection& conn, bool release_doorbell, bool* rel
     std::optional<sequenced_batch> first;
     sequencer_run run;
     if (one_trip_) {
-        first = sequence_and_read(conn, position_, opts_.batch_transactions, release_doorbell);
+        bool held = holding && *holding;
+        std::optional<int> doze_ms;
+        if (holding && doze && !held && doze_in_pass_) doze_ms = 20;
+        first = sequence_and_read(conn, position_, opts_.batch_transactions, held, doze_in_pass_, doze_ms);
         run = first->run;
-        if (released) *released = release_doorbell && !first->batch.empty();
+        if (holding) *holding = first->doorbell && first->batch.empty();  // released when the batch is not empty
     } else {
         run = run_sequencer_reading_pruned(conn);
     }

@@ -71,10 +71,12 @@ private:
     void run();
     void serve_connection(bool& was_up);
     void serve(pqxx::connection& conn, bool& was_up);
-    // Sequences and hands over everything new; true if there was any. With release_doorbell
-    // (the doorbell lock is held), it is released in the same round trip when there was, and
-    // *released says so (a database without pglive.sequence_read: never).
-    bool read_all(pqxx::connection& conn, bool release_doorbell = false, bool* released = nullptr);
+    // Sequences and hands over everything new; true if there was any. `holding` (notify mode):
+    // whether the doorbell lock is held, updated. Held, it is released in the first round trip
+    // when there was something (a database without pglive.sequence_read: never, the caller
+    // releases it). With `doze` (and not held), the first round trip takes it first
+    // (pglive.sequence_read's doze_ms; a database without that form: never, the caller dozes).
+    bool read_all(pqxx::connection& conn, bool* holding = nullptr, bool doze = false);
     void report_up();  // after a read succeeded on a new connection: link up, once
     void check_gap(int64_t pruned_upto);  // on_gap when retention passed position_
     void check_epoch(pqxx::connection& conn, int64_t epoch);  // on_epoch for each epoch above known_epoch_
@@ -96,6 +98,7 @@ private:
     bool position_known_ = false;  // thread-only after start()
     int64_t known_epoch_ = -1;     // thread-only: the last epoch reported by on_epoch (-1: none yet)
     bool one_trip_ = false;        // thread-only: this connection's database has pglive.sequence_read
+    bool doze_in_pass_ = false;    // thread-only: ... and its form with doze_ms
 };
 
 }  // namespace pglive

@@ -63,12 +63,19 @@ std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, 
 // the session's doorbell lock was released if and only if the batch is not empty.
 struct sequenced_batch {
     sequencer_run run;
+    bool doorbell = false;  // the caller held the doorbell while the batch was read (released if it is not empty)
     std::vector<transaction> batch;
     int64_t batch_pruned_upto = 0;
     int64_t batch_epoch = 0;
 };
 // True when the database has pglive.sequence_read (a schema older than this binary has not).
 bool has_sequence_read(pqxx::connection_base& conn);
-sequenced_batch sequence_and_read(pqxx::connection_base& conn, int64_t after, int max_tx, bool release_doorbell);
+// True when its four-argument form (doze_ms) is there too.
+bool has_dozing_sequence_read(pqxx::connection_base& conn);
+// pglive.sequence_read on the connection's prepared statements (prepare_outbox_reads must have
+// run on it): the four-argument form (has_dozing_sequence_read) when `dozing_form` or doze_ms
+// is given (which takes the doorbell first), else the three-argument one.
+sequenced_batch sequence_and_read(pqxx::connection_base& conn, int64_t after, int max_tx, bool release_doorbell,
+                                  bool dozing_form = false, std::optional<int> doze_ms = std::nullopt);
 
 }  // namespace pglive

@@ -107,6 +107,33 @@ TEST(listener, stop_is_prompt_while_it_waits) {
     EXPECT_LT(took.count(), 1000);
 }
 
+// Delivers every commit with only the doorbell to wake it: single commits (asleep each time),
+// then bursts from three writers (awake for some of them).
+void delivers_asleep_and_awake(pqxx::connection_base& admin, const std::string& table) {
+    listener_options o;
+    o.safety_interval_ms = 600000;  // only the doorbell wakes it
+    recorder rec(o);
+    for (int id = 1; id <= 5; ++id) {
+        exec(admin, "insert into " + table + " values (" + std::to_string(id) + ")");
+        ASSERT_TRUE(eventually([&] { return find_row(rec.txs(), "public." + table, id) != nullptr; }))
+            << "commit " << id << " was not delivered";
+    }
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 3; ++w)
+        writers.emplace_back([w, table] {
+            auto c = connect();
+            for (int i = 0; i < 50; ++i) exec(*c, "insert into " + table + " values (" + std::to_string(100 + w * 50 + i) + ")");
+        });
+    for (auto& t : writers) t.join();
+    ASSERT_TRUE(eventually([&] { return rec.of("public." + table).size() == 155; }))
+        << "delivered " << rec.of("public." + table).size() << " of 155 transactions";
+}
+
+struct reinstall {
+    pqxx::connection_base& c;
+    ~reinstall() { install_schema(c); }
+};
+
 // A pass is one round trip (pglive.sequence_read); a database whose schema predates it (a
 // serve binary newer than `pglive install`) is read the old way, two statements a pass, and
 // still delivers every commit, asleep (woken through the doorbell) and awake.
@@ -115,30 +142,51 @@ TEST(listener, a_schema_without_sequence_read_is_read_in_two_statements) {
     exec(*admin, "create table two_trips (id int primary key)");
     attach(*admin, "two_trips");
     exec(*admin, "drop function pglive.sequence_read(bigint, int, boolean)");
-    struct reinstall {
-        pqxx::connection_base& c;
-        ~reinstall() { install_schema(c); }
-    } restore{*admin};
+    exec(*admin, "drop function pglive.sequence_read(bigint, int, boolean, int)");
+    reinstall restore{*admin};
     ASSERT_FALSE(has_sequence_read(*admin));
-    listener_options o;
-    o.safety_interval_ms = 600000;  // only the doorbell wakes it
-    recorder rec(o);
-    for (int id = 1; id <= 5; ++id) {
-        exec(*admin, "insert into two_trips values (" + std::to_string(id) + ")");
-        ASSERT_TRUE(eventually([&] { return find_row(rec.txs(), "public.two_trips", id) != nullptr; }))
-            << "commit " << id << " was not delivered";
-    }
-    std::vector<std::thread> writers;
-    for (int w = 0; w < 3; ++w)
-        writers.emplace_back([w] {
-            auto c = connect();
-            for (int i = 0; i < 50; ++i) exec(*c, "insert into two_trips values (" + std::to_string(100 + w * 50 + i) + ")");
-        });
-    for (auto& t : writers) t.join();
-    ASSERT_TRUE(eventually([&] { return rec.of("public.two_trips").size() == 155; }))
-        << "delivered " << rec.of("public.two_trips").size() << " of 155 transactions";
+    delivers_asleep_and_awake(*admin, "two_trips");
     install_schema(*admin);
     EXPECT_TRUE(has_sequence_read(*admin)) << "install puts it back";
+    EXPECT_TRUE(has_dozing_sequence_read(*admin));
+}
+
+// The schema of the release before doze_ms: sequence_read(after, max_tx, release_doorbell) as
+// it was then, and no four-argument form. The listener dozes in a statement of its own.
+TEST(listener, a_schema_whose_sequence_read_has_no_doze_dozes_in_a_statement_of_its_own) {
+    auto admin = connect();
+    exec(*admin, "create table three_args (id int primary key)");
+    attach(*admin, "three_args");
+    exec(*admin, "drop function pglive.sequence_read(bigint, int, boolean)");
+    exec(*admin, "drop function pglive.sequence_read(bigint, int, boolean, int)");
+    reinstall restore{*admin};
+    exec(*admin, R"sql(create or replace function pglive.sequence_read(after bigint, max_tx int, release_doorbell boolean)
+returns table (o_position bigint, o_xid text, o_ts text, o_topic text, o_op text, o_old_rows text,
+               o_new_rows text, o_key text, o_pruned_upto bigint, o_epoch bigint)
+language plpgsql set search_path = pg_catalog, pglive, pg_temp set jit = off
+set enable_seqscan = off set enable_hashjoin = off set enable_mergejoin = off set plan_cache_mode = force_generic_plan
+as $$
+begin
+    perform pglive.sequence();
+    return query select null::bigint, null::text, null::text, null::text, null::text, null::text, null::text,
+                        null::text, s.pruned_upto, s.epoch from pglive.state s;
+    return query
+        select t.position, t.xid::text, to_char(t.ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               o.topic, o.op::text, o.old_rows::text, o.new_rows::text,
+               case when o.op = 'U' then (select to_jsonb(c.key)::text from pglive.tables c where c.topic = o.topic) end,
+               (select s.pruned_upto from pglive.state s), (select s.epoch from pglive.state s)
+        from (select x.position, x.xid, x.ts from pglive.tx x where x.position > after
+              order by x.position limit max_tx) t
+        cross join lateral (select b.* from pglive.outbox b where b.xid = t.xid order by b.seq) o
+        order by t.position, o.seq;
+    if release_doorbell and found then
+        perform pg_advisory_unlock(pglive.lock_doorbell());
+    end if;
+end
+$$;)sql");
+    ASSERT_TRUE(has_sequence_read(*admin));
+    ASSERT_FALSE(has_dozing_sequence_read(*admin));
+    delivers_asleep_and_awake(*admin, "three_args");
 }
 
 TEST(listener, concurrent_writers_and_killed_connections_lose_nothing_and_repeat_nothing) {
@@ -443,6 +491,98 @@ TEST(listener, writers_ring_only_a_sleeping_listener_and_no_wake_up_is_lost) {
     for (auto& t : writers) t.join();
     ASSERT_TRUE(eventually([&] { return rec.of("public.bell").size() == 420; }, std::chrono::seconds(20)))
         << "delivered " << rec.of("public.bell").size() << " of 420 transactions";
+}
+
+int64_t scalar(pqxx::connection_base& c, const std::string& sql) {
+    pqxx::nontransaction n(c);
+    return n.exec(sql)[0][0].as<int64_t>();
+}
+
+// Advisory locks a backend holds (granted) or waits for.
+int64_t advisory_locks(pqxx::connection_base& admin, int pid, bool granted) {
+    return scalar(admin, "select count(*) from pg_locks where locktype = 'advisory' and pid = " + std::to_string(pid) +
+                             " and granted = " + (granted ? "true" : "false"));
+}
+
+bool batch_has_row(const pqxx::result& r, const std::string& topic, int id) {
+    for (const auto& row : r)
+        if (!row[0].is_null() && row[3].as<std::string>() == topic &&
+            row[6].as<std::string>().find("\"id\": " + std::to_string(id) + "}") != std::string::npos)
+            return true;
+    return false;
+}
+
+// A listener whose pass found nothing goes to sleep with one statement:
+// pglive.sequence_read(after, max_tx, false, doze_ms) takes the doorbell first, waiting for
+// writers that hold it shared (they skipped the NOTIFY), then sequences and reads them.
+TEST(listener, a_dozing_pass_waits_for_writers_that_skipped_the_notify_then_reads_them) {
+    bell_probe bell("dozing");
+    auto& admin = bell.admin;
+    auto lsn = connect("dozing-listener");
+    int pid = lsn->backendpid();
+    exec(*admin, "select pglive.sequence()");
+    int64_t after = scalar(*admin, "select coalesce(max(position), 0) from pglive.tx");
+    auto pass = [&](int64_t from, int doze_ms) {
+        pqxx::nontransaction n(*lsn);
+        return n.exec_params("select * from pglive.sequence_read($1, 100, false, $2)", from, doze_ms);
+    };
+
+    // Nobody holds the doorbell: the writer takes it shared and will not ring.
+    auto writer = connect("dozing-writer");
+    pqxx::work w(*writer);
+    w.exec("insert into dozing values (1)");
+    std::atomic<bool> returned{false};
+    pqxx::result first;
+    std::thread t([&] {
+        first = pass(after, 20000);
+        returned = true;
+    });
+    ASSERT_TRUE(eventually([&] { return advisory_locks(*admin, pid, false) == 1; }))
+        << "the dozing pass did not wait for the writer holding the doorbell shared";
+    EXPECT_FALSE(returned);
+    w.commit();
+    t.join();
+    ASSERT_GE(first.size(), 2u);
+    EXPECT_TRUE(first[0][0].is_null()) << "no header row";
+    EXPECT_TRUE(first[0][10].as<bool>()) << "the doze was granted once the writer committed";
+    EXPECT_TRUE(batch_has_row(first, "public.dozing", 1)) << "the writer that skipped the NOTIFY was not read";
+    EXPECT_EQ(advisory_locks(*admin, pid, true), 0) << "a pass that found something keeps the doorbell";
+    EXPECT_EQ(bell.heard(), 0) << "the writer rang though it held the doorbell shared";
+
+    // Nothing new: granted at once, and the listener sleeps holding it; a writer now rings.
+    int64_t last = first[first.size() - 1][0].as<int64_t>();
+    auto idle = pass(last, 20000);
+    ASSERT_EQ(idle.size(), 1u);
+    EXPECT_TRUE(idle[0][10].as<bool>());
+    EXPECT_EQ(advisory_locks(*admin, pid, true), 1) << "an empty dozing pass does not keep the doorbell";
+    exec(*admin, "insert into dozing values (2)");
+    EXPECT_TRUE(eventually([&] { return bell.heard() > 0; })) << "a writer did not ring the sleeping listener";
+    exec(*lsn, "select pg_advisory_unlock(pglive.lock_doorbell())");
+
+    // Another listener sleeps with it: not granted within doze_ms, and the pass still reads.
+    exec(*bell.conn, "select pglive.doze(1000)");
+    exec(*admin, "insert into dozing values (3)");
+    auto busy = pass(last, 50);
+    EXPECT_FALSE(busy[0][10].as<bool>());
+    EXPECT_TRUE(batch_has_row(busy, "public.dozing", 2));
+    EXPECT_TRUE(batch_has_row(busy, "public.dozing", 3));
+    EXPECT_EQ(advisory_locks(*admin, pid, true), 0);
+    exec(*bell.conn, "select pg_advisory_unlock(pglive.lock_doorbell())");
+}
+
+// pglive.doze's lock_timeout ends with it: in a dozing pass, sequence()'s wait for the
+// sequencer's lock (another node's run) comes after it in the same transaction.
+TEST(listener, a_doze_that_waited_leaves_the_lock_timeout_as_it_was) {
+    auto admin = connect();
+    auto holder = connect("doze-holder");
+    pqxx::work h(*holder);
+    h.exec("select pg_advisory_xact_lock_shared(pglive.lock_doorbell())");  // a writer that skipped the NOTIFY
+    auto lsn = connect("doze-timeout");
+    pqxx::work w(*lsn);
+    std::string before = w.exec("show lock_timeout")[0][0].as<std::string>();
+    EXPECT_FALSE(w.exec("select pglive.doze(30)")[0][0].as<bool>()) << "granted while a writer held it shared";
+    EXPECT_EQ(w.exec("show lock_timeout")[0][0].as<std::string>(), before);
+    w.commit();
 }
 
 // Issue 9 finding 7: a query error that persists (here: SELECT on the outbox revoked) used to

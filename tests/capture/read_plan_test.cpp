@@ -86,13 +86,15 @@ TEST(outbox_reads, probe_the_outbox_by_index_when_it_holds_many_transactions) {
         expect_index_probes(seen.text, "the batch read");
     }
     {
-        // The listener's pass in one round trip: the sequencer run and the first batch.
+        // The listener's pass in one round trip: the sequencer run and the first batch (its
+        // four-argument form, which the three-argument one calls; the last pass dozes first).
         auto c = connect();
+        prepare_outbox_reads(*c);
         explain_everything(*c);
         notices seen(*c);
         for (int i = 0; i < 6; ++i) {
             seen.text.clear();
-            auto pass = sequence_and_read(*c, last - 2, 1000, false);
+            auto pass = sequence_and_read(*c, last - 2, 1000, false, true, i == 5 ? std::optional<int>(20) : std::nullopt);
             ASSERT_EQ(pass.batch.size(), 2u);
         }
         // sequence()'s own statements are explained too (it keeps to its indexes by its settings).
