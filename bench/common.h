@@ -66,6 +66,11 @@ struct floor_result {
     double p50_ms = 0, p99_ms = 0;
 };
 floor_result loopback_floor(int n, int writers, int rounds = 5, size_t bytes = 300);
+// §2's floor (floor.cpp): 4 writers paced at `rate` commit single-row INSERTs into b_none (no
+// trigger) for `secs`; as each COMMIT returns, its time goes down a pipe to a relay thread that
+// writes a `bytes`-byte frame to each of n loopback TCP connections, read by one epoll thread.
+// Receive time − commit time over every frame (max −1: frames were lost).
+pct commit_floor(const std::string& conninfo, int n, double rate, double secs = 5, size_t bytes = 300);
 
 int64_t vm_rss_kib(pid_t pid);
 // VmRSS once it has not moved by more than 0.5% for 300 ms (the server settling its buffers

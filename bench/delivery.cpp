@@ -80,6 +80,28 @@ void latency(run& ctx) {
         "(a connection's write of the frame completed).\n");
     say("| subscribers | rate tx/s | sequenced | read | hub | handed | written |\n| --- | --- | --- | --- | --- | --- | --- |");
     for (auto& row : stage_rows) say(row);
+    // The floor under the goal's figures on this machine (floor.cpp, commit_floor): the same
+    // writers, no pglive, a relay thread told of each commit the moment it returns.
+    say("\nFloor (bench/floor.cpp, no pglive): the same 4 paced writers commit into a table without a trigger; "
+        "as each COMMIT returns, the writer passes its time down a pipe to a relay thread, which writes a 300-byte "
+        "frame to each of N loopback TCP connections, read by one epoll thread. Receive − commit, ms: what the "
+        "kernel and the database leave for any server here (one wake-up to learn of a commit, one write per "
+        "connection, no capture, no sequencer).\n");
+    say("| connections | rate tx/s | p50 ms | p99 ms | p99.9 ms | max ms |\n| --- | --- | --- | --- | --- | --- |");
+    for (int subs : sub_counts)
+        for (double rate : rates) {
+            if (rate != 500.0 && rate != 1000.0) continue;  // the goals' rates
+            settle(ci, ctx.serve_pid);
+            auto f = commit_floor(ci, subs, rate);
+            say("| " + std::to_string(subs) + " | " + f1(rate) + " | " + f2(f.p50) + " | " + f2(f.p99) + " | " +
+                f2(f.p999) + " | " + (f.max < 0 ? std::string("frames lost") : f2(f.max)) + " |");
+            if (subs == 100 && rate == 1000.0) {
+                res["latency_floor_p50_ms"] = f.p50;
+                res["latency_floor_p99_ms"] = f.p99;
+                res["latency_floor_p999_ms"] = f.p999;
+            }
+            if (subs == 1 && rate == 500.0) res["latency_floor_1client_500_max_ms"] = f.max;
+        }
     {
         // What a commit itself costs here: the floor under every figure above (a patch is
         // delivered after the writer's commit and the sequencer's own durable commit).
