@@ -568,6 +568,20 @@ TEST(listener, a_dozing_pass_waits_for_writers_that_skipped_the_notify_then_read
     EXPECT_TRUE(batch_has_row(busy, "public.dozing", 3));
     EXPECT_EQ(advisory_locks(*admin, pid, true), 0);
     exec(*bell.conn, "select pg_advisory_unlock(pglive.lock_doorbell())");
+
+    // The three-argument form, which serve binaries before doze_ms call: the same rows without
+    // o_doorbell, and a listener woken holding the doorbell releases it when it finds something.
+    exec(*lsn, "select pglive.doze(1000)");
+    exec(*admin, "insert into dozing values (4)");
+    pqxx::result old;
+    {
+        pqxx::nontransaction n(*lsn);
+        old = n.exec_params("select * from pglive.sequence_read($1, 100, true)", last);
+    }
+    EXPECT_EQ(old.columns(), 10u);
+    EXPECT_TRUE(old[0][0].is_null()) << "no header row";
+    EXPECT_TRUE(batch_has_row(old, "public.dozing", 4));
+    EXPECT_EQ(advisory_locks(*admin, pid, true), 0) << "the three-argument form kept the doorbell";
 }
 
 // pglive.doze's lock_timeout ends with it: in a dozing pass, sequence()'s wait for the
