@@ -59,8 +59,9 @@ std::vector<transaction> read_batch(pqxx::connection_base& conn, int64_t after, 
 // The listener's pass in one round trip (pglive.sequence_read): sequence(), what retention
 // removed and the epoch as a statement after the run saw them (`run`: its `sequenced` is not
 // reported, 0), then the first batch as read_batch returns it (`batch_pruned_upto` and
-// `batch_epoch` under the batch's own snapshot, when it is not empty). With release_doorbell,
-// the session's doorbell lock was released if and only if the batch is not empty.
+// `batch_epoch` under the batch's own snapshot, when it is not empty). With release_doorbell
+// (or a doze that was granted: `doorbell`), the session's doorbell lock was released if and only
+// if the batch is not empty.
 struct sequenced_batch {
     sequencer_run run;
     bool doorbell = false;  // the caller held the doorbell while the batch was read (released if it is not empty)
