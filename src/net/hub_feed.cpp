@@ -89,6 +89,15 @@ void hub_feed::pump(hub& h) {
                         return;
                     }
                     pause_since_ = now;  // one chunk through; the next waits again
+                    uint64_t stalled = ++stalled_chunks_;
+                    if (now - last_stall_log_ >= std::chrono::seconds(10)) {
+                        // Delivery is down to a chunk per max_pause: say so (once per 10 s).
+                        last_stall_log_ = now;
+                        log_warn("hub feed: under pressure and no connection wrote anything for " +
+                                 std::to_string(opt_.max_pause.count()) + " ms; letting one chunk of " +
+                                 std::to_string(chunk) + " transactions through (" + std::to_string(stalled) +
+                                 " such chunks so far, " + std::to_string(outstanding()) + " transactions waiting)");
+                    }
                 } else {
                     pausing_ = false;
                 }

@@ -52,6 +52,7 @@ public:
 
     size_t outstanding() const { return gate_.outstanding(); }
     uint64_t pauses() const { return pauses_.load(); }  // times the feed waited for the connections
+    uint64_t stalled_chunks() const { return stalled_chunks_.load(); }  // chunks let through after max_pause
 
 private:
     struct item {
@@ -75,7 +76,9 @@ private:
     bool pausing_ = false;
     std::chrono::steady_clock::time_point pause_since_{};  // the pause's start, or its last progress
     uint64_t last_progress_ = 0;
+    std::chrono::steady_clock::time_point last_stall_log_{};
     std::atomic<uint64_t> pauses_{0};
+    std::atomic<uint64_t> stalled_chunks_{0};  // chunks let through under pressure for want of progress
 };
 
 }  // namespace pglive

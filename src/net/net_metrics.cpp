@@ -21,6 +21,8 @@ std::string net_metrics_text(net_stats& s) {
                  double(s.queue_overflows));
     prom::metric(text, "pglive_frames_dropped_total", "frames dropped by overflowing queues", "counter",
                  double(s.frames_dropped));
+    prom::metric(text, "pglive_deep_queues", "connections holding a quarter of their queue bound of patches (the hub feed's pressure)",
+                 "gauge", double(s.deep_queues));
     std::lock_guard<std::mutex> g(s.mutex_);
     prom::labeled(text, "pglive_disconnects_total", "connections closed, by reason", "counter", "reason", s.closes);
     return text;

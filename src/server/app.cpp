@@ -188,7 +188,8 @@ struct app::impl {
             st = last_status;
         }
         return serve_metrics_text({s, st, link_up.load(), link_downs.load(), topics.load(), &timings,
-                                   feed ? feed->outstanding() : 0, feed ? feed->pauses() : 0});
+                                   feed ? feed->outstanding() : 0, feed ? feed->pauses() : 0,
+                                   feed ? feed->stalled_chunks() : 0});
     }
 };
 

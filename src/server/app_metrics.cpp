@@ -37,6 +37,9 @@ std::string serve_metrics_text(const serve_metrics_input& in) {
     gauge("pglive_hub_feed_pauses_total",
           "times the hub waited before handing out more because many connections' queues were a quarter full or more",
           "counter", double(in.feed_pauses));
+    gauge("pglive_hub_feed_stalled_chunks_total",
+          "chunks the hub let through under pressure because no connection had written for 250 ms", "counter",
+          double(in.feed_stalled_chunks));
     if (st.is_object()) {
         if (st.contains("outbox_rows")) gauge("pglive_outbox_rows", "rows in pglive.outbox", "gauge", st["outbox_rows"].get<double>());
         if (st.contains("lag_seconds") && st["lag_seconds"].is_number())

@@ -20,6 +20,7 @@ struct serve_metrics_input {
     const pipeline_timings* timings = nullptr;  // the stage timings, when kept
     size_t hub_backlog = 0;  // transactions read by the listener, not yet taken by the hub
     uint64_t feed_pauses = 0;  // times the hub waited for the connections' queues (hub_feed)
+    uint64_t feed_stalled_chunks = 0;  // chunks it let through after a pause without progress
 };
 
 // The Prometheus text exposition of everything serve knows (net adds its own series).

@@ -981,6 +981,10 @@ TEST_F(protocol_e2e, a_backlog_read_at_once_reaches_every_reader_without_a_resyn
     auto text = metrics_of(s.port);
     EXPECT_EQ(metric(text, "pglive_queue_overflows_total"), 0) << s.proc->output();
     EXPECT_GE(metric(text, "pglive_hub_feed_pauses_total"), 1) << "the hub never waited: the test proves nothing";
+    // Every queue has drained: nothing may still count as pressure (a leaked count would hold
+    // the feed to a chunk per max_pause for good).
+    EXPECT_TRUE(eventually([&] { return metric(metrics_of(s.port), "pglive_deep_queues") == 0; }, 10s))
+        << metrics_of(s.port);
 }
 
 // Receives NOTIFYs on channel pglive into a list.

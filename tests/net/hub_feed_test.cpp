@@ -118,6 +118,7 @@ TEST_F(feed_fixture, a_pause_that_lasts_lets_one_chunk_through_at_a_time) {
     ASSERT_TRUE(eventually([&] { return taken().first == 6; }));
     EXPECT_EQ(taken().second, 6);
     EXPECT_TRUE(eventually([&] { return feed.outstanding() == 0; }));
+    EXPECT_EQ(feed.stalled_chunks(), 3u) << "every chunk went through for want of progress (pglive_hub_feed_stalled_chunks_total)";
     taken();
 }
 
