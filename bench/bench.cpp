@@ -3,7 +3,8 @@
 // 50k subscribers, slow client, aggregate shapes. `pglive_bench [--out FILE.md] [--json FILE.json]`;
 // BENCH_ONLY=capture,latency,sustained,fanout|fanout1k|fanout10k,rss,conns50k,slow,nchan,aggshapes runs only those,
 // BENCH_SKIP_CAPTURE=1 skips §1, BENCH_SECS=N sets §1's duration per case, BENCH_CONNS=N the 50k
-// scenario's target, BENCH_NCHAN_WORKERS=N nginx's worker_processes (default 1).
+// scenario's target, BENCH_NCHAN_WORKERS=N nginx's worker_processes (default 1), BENCH_SERVE_LOG=FILE
+// appends the shared serve's log to FILE after §2, BENCH_LAT_SUBS / BENCH_LAT_RATE §2's lists.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -135,7 +136,14 @@ int main(int argc, char** argv) {
         auto s = test::start_serve(ci, {"--anonymous-topics", "*"});
         ctx.port = s.port;
         ctx.serve_pid = s.proc->pid();
-        if (want("latency")) latency(ctx);
+        // BENCH_SERVE_LOG=FILE: serve's output after each scenario (what it logged while a figure went wrong).
+        auto keep_log = [&](const char* scenario) {
+            if (const char* f = getenv("BENCH_SERVE_LOG")) {
+                std::ofstream o(f, std::ios::app);
+                o << "---- after " << scenario << "\n" << s.proc->output();
+            }
+        };
+        if (want("latency")) latency(ctx), keep_log("latency");
         if (want("sustained")) sustained(ctx);
         if (want("fanout1k") || want("fanout10k")) fanout(ctx, want("fanout1k"), want("fanout10k"));
         if (want("rss") || want("conns50k")) connections(ctx, want("rss"), want("conns50k"));
