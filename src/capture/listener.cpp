@@ -26,6 +26,9 @@ namespace pglive {
 
 namespace {
 
+// How long a listener about to sleep waits for writers that skipped the NOTIFY (pglive.doze).
+constexpr int doze_wait_ms = 20;
+
 // The payload is constant; a notification only means "read now".
 class wake_receiver : public pqxx::notification_receiver {
 public:
@@ -212,7 +215,7 @@ void listener::serve(pqxx::connection& conn, bool& was_up) {
                 continue;
             }
             pqxx::nontransaction n(conn);
-            holding = n.exec_prepared("pglive_doze", 20)[0][0].as<bool>();
+            holding = n.exec_prepared("pglive_doze", doze_wait_ms)[0][0].as<bool>();
             continue;
         }
         doze = false;
@@ -272,7 +275,7 @@ bool listener::read_all(pqxx::connection& conn, bool* holding, bool doze) {
     if (one_trip_) {
         bool held = holding && *holding;
         std::optional<int> doze_ms;
-        if (holding && doze && !held && doze_in_pass_) doze_ms = 20;
+        if (holding && doze && !held && doze_in_pass_) doze_ms = doze_wait_ms;
         first = sequence_and_read(conn, position_, opts_.batch_transactions, held, doze_in_pass_, doze_ms);
         run = first->run;
         if (holding) *holding = first->doorbell && first->batch.empty();  // released when the batch is not empty

@@ -174,8 +174,7 @@ void prepare_outbox_reads(pqxx::connection_base& conn) {
     // statement, parsed and planned again at each call, a pass cost 0.48 ms instead of 0.26 ms
     // (pgbench, one client, an idle database).
     conn.prepare("pglive_sequence_read", "select * from pglive.sequence_read($1, $2, $3)");
-    conn.prepare("pglive_sequence_read4", "select * from pglive.sequence_read($1, $2, $3, null)");
-    conn.prepare("pglive_sequence_read_doze", "select * from pglive.sequence_read($1, $2, $3, $4)");
+    conn.prepare("pglive_sequence_read4", "select * from pglive.sequence_read($1, $2, $3, $4)");
     conn.prepare("pglive_doze", "select pglive.doze($1)");
     conn.prepare("pglive_release_doorbell", "select pg_advisory_unlock(pglive.lock_doorbell())");
 }
@@ -202,8 +201,8 @@ bool has_dozing_sequence_read(pqxx::connection_base& conn) {
 sequenced_batch sequence_and_read(pqxx::connection_base& conn, int64_t after, int max_tx, bool release_doorbell,
                                   bool dozing_form, std::optional<int> doze_ms) {
     pqxx::nontransaction n(conn);
-    auto rows = doze_ms        ? n.exec_prepared("pglive_sequence_read_doze", after, max_tx, release_doorbell, *doze_ms)
-                : dozing_form ? n.exec_prepared("pglive_sequence_read4", after, max_tx, release_doorbell)
+    auto rows = doze_ms        ? n.exec_prepared("pglive_sequence_read4", after, max_tx, release_doorbell, *doze_ms)
+                : dozing_form ? n.exec_prepared("pglive_sequence_read4", after, max_tx, release_doorbell, nullptr)
                                : n.exec_prepared("pglive_sequence_read", after, max_tx, release_doorbell);
     sequenced_batch out;
     if (rows.empty() || !rows[0][0].is_null()) throw std::runtime_error("pglive.sequence_read: no header row");

@@ -60,6 +60,8 @@ void hub_feed::pump(hub& h) {
         item front;
         size_t taken = 0;
         bool more = false;  // after this chunk: yield the strand to the hub's other work first
+        bool say_stalled = false;  // this chunk goes for want of progress, and the log has not said so for 10 s
+        uint64_t stalled = 0;
         {
             std::lock_guard<std::mutex> g(mu_);
             if (items_.empty()) {
@@ -89,14 +91,10 @@ void hub_feed::pump(hub& h) {
                         return;
                     }
                     pause_since_ = now;  // one chunk through; the next waits again
-                    uint64_t stalled = ++stalled_chunks_;
+                    stalled = ++stalled_chunks_;
                     if (now - last_stall_log_ >= std::chrono::seconds(10)) {
-                        // Delivery is down to a chunk per max_pause: say so (once per 10 s).
                         last_stall_log_ = now;
-                        log_warn("hub feed: under pressure and no connection wrote anything for " +
-                                 std::to_string(opt_.max_pause.count()) + " ms; letting one chunk of " +
-                                 std::to_string(chunk) + " transactions through (" + std::to_string(stalled) +
-                                 " such chunks so far, " + std::to_string(outstanding()) + " transactions waiting)");
+                        say_stalled = true;
                     }
                 } else {
                     pausing_ = false;
@@ -116,6 +114,11 @@ void hub_feed::pump(hub& h) {
                 more = !items_.empty();
             }
         }
+        if (say_stalled)  // outside mu_: the listener's push() takes it
+            log_warn("hub feed: under pressure and no connection wrote anything for " +
+                     std::to_string(opt_.max_pause.count()) + " ms; letting one chunk of " + std::to_string(taken) +
+                     " transactions through (" + std::to_string(stalled) + " such chunks so far, " +
+                     std::to_string(outstanding()) + " transactions waiting)");
         // No exception leaves the pump: the rest of the stream must still be delivered (the
         // hub logs and serves on, as hub_runner does for every handler).
         try {

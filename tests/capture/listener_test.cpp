@@ -582,6 +582,14 @@ TEST(listener, a_dozing_pass_waits_for_writers_that_skipped_the_notify_then_read
     EXPECT_TRUE(old[0][0].is_null()) << "no header row";
     EXPECT_TRUE(batch_has_row(old, "public.dozing", 4));
     EXPECT_EQ(advisory_locks(*admin, pid, true), 0) << "the three-argument form kept the doorbell";
+
+    // The listener's own call of the four-argument form without a doze (doze_ms sent as NULL):
+    // an empty pass takes nothing.
+    prepare_outbox_reads(*lsn);
+    auto quiet = sequence_and_read(*lsn, old[old.size() - 1][0].as<int64_t>(), 100, false, true);
+    EXPECT_TRUE(quiet.batch.empty());
+    EXPECT_FALSE(quiet.doorbell);
+    EXPECT_EQ(advisory_locks(*admin, pid, true), 0) << "a pass without doze_ms took the doorbell";
 }
 
 // pglive.doze's lock_timeout ends with it: in a dozing pass, sequence()'s wait for the
